@@ -1,0 +1,1 @@
+"""Containers Roadmap: the Django project package and the roadmap app."""

@@ -1,0 +1,1 @@
+"""The roadmap's write side: every change goes through a function here."""
