@@ -17,34 +17,34 @@ from .results import Status
 
 
 class Verdict(Exception):  # noqa: N818 - it is an outcome, not an error
-    def __init__(self, status: Status, detail: str, **evidence: Any) -> None:
+    def __init__(self, status: Status, detail: str, /, **evidence: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.evidence = evidence
 
 
-def passed(detail: str, **evidence: Any) -> Verdict:
+def passed(detail: str, /, **evidence: Any) -> Verdict:
     return Verdict(Status.PASS, detail, **evidence)
 
 
-def failed(detail: str, **evidence: Any) -> Verdict:
+def failed(detail: str, /, **evidence: Any) -> Verdict:
     return Verdict(Status.FAIL, detail, **evidence)
 
 
-def unsupported(detail: str, **evidence: Any) -> Verdict:
+def unsupported(detail: str, /, **evidence: Any) -> Verdict:
     return Verdict(Status.UNSUPPORTED, detail, **evidence)
 
 
-def disabled(detail: str, **evidence: Any) -> Verdict:
+def disabled(detail: str, /, **evidence: Any) -> Verdict:
     return Verdict(Status.DISABLED, detail, **evidence)
 
 
-def denied(detail: str, **evidence: Any) -> Verdict:
+def denied(detail: str, /, **evidence: Any) -> Verdict:
     return Verdict(Status.DENIED, detail, **evidence)
 
 
-def skipped(detail: str, **evidence: Any) -> Verdict:
+def skipped(detail: str, /, **evidence: Any) -> Verdict:
     return Verdict(Status.SKIPPED, detail, **evidence)
 
 
