@@ -1,4 +1,4 @@
-"""The central Celery app (the web side and the central worker).
+"""The central Celery app: the web side sends with it, the central worker and beat run it.
 
 Agents on probed hosts use their own app in ``probes.agent`` (no Django).
 """

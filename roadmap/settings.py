@@ -125,7 +125,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Longer than any task's hard time limit, so a running task is never redelivered
+    # while it still runs (tests assert the ordering).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+CELERY_TASK_DEFAULT_QUEUE = "central"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -140,3 +143,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Probe runs: a run silent for longer than this past its probes' time is lost.
+RUN_GRACE_SECONDS = env.int("RUN_GRACE_SECONDS", default=60)
+AGENT_EXPECTED_JOBS = env.int("AGENT_EXPECTED_JOBS", default=2)
+PROBE_SCHEDULE_SECONDS = env.int("PROBE_SCHEDULE_SECONDS", default=6 * 3600)
+REAP_EVERY_SECONDS = env.int("REAP_EVERY_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "reap-lost-runs": {"task": "probes.reap_lost_runs", "schedule": REAP_EVERY_SECONDS},
+    "scheduled-suites": {"task": "probes.schedule_suites", "schedule": PROBE_SCHEDULE_SECONDS},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

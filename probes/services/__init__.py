@@ -1,0 +1,1 @@
+"""The probes app's write side: hosts, the catalogue, runs and ingest."""

@@ -1,0 +1,52 @@
+"""Enrolling hosts and taking their heartbeats."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import protocol
+from ..models import Host, HostState, Kernel
+
+log = logging.getLogger(__name__)
+
+
+class HostError(ValueError):
+    pass
+
+
+def host_enroll(name: str, *, allow_intrusive: bool = False) -> Host:
+    """Register a host; the caller shows ``host.secret`` once and never again."""
+    try:
+        protocol.host_queue(name)
+    except ValueError as err:
+        raise HostError(str(err)) from None
+    with transaction.atomic():
+        if Host.objects.filter(name=name).exists():
+            raise HostError(f"host {name} is already enrolled")
+        return Host.objects.create(name=name, allow_intrusive=allow_intrusive)
+
+
+def kernel_for(release: Any) -> Kernel:
+    if not isinstance(release, str) or not release.strip() or len(release) > 128:
+        raise ValueError("facts name no kernel release")
+    kernel, _ = Kernel.objects.get_or_create(release=release.strip())
+    return kernel
+
+
+def host_heartbeat(host: Host, facts: dict[str, Any]) -> Host:
+    """Record that ``host`` is alive with these facts; a new kernel shows up as a new Kernel."""
+    kernel = kernel_for((facts.get("kernel") or {}).get("release"))
+    host.facts = facts
+    host.kernel = kernel
+    host.last_seen_at = timezone.now()
+    fields = ["facts", "kernel", "last_seen_at"]
+    if host.state == HostState.PENDING:
+        host.state = HostState.ACTIVE
+        fields.append("state")
+        log.info("host %s is now active (kernel %s)", host.name, kernel.release)
+    host.save(update_fields=fields)
+    return host
