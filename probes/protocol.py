@@ -42,6 +42,11 @@ AGENT_KINDS = frozenset(
     {KIND_HEARTBEAT, KIND_RUN_STARTED, KIND_RESULT, KIND_RUN_FINISHED, KIND_RUN_REJECTED}
 )
 
+# Reliability contract: every task's hard time limit stays below the broker's
+# visibility timeout, so a task still running is never handed to a second worker.
+VISIBILITY_TIMEOUT = 7200
+RUN_SUITE_LIMITS = {"soft_time_limit": 1500, "time_limit": 1800}
+
 MAX_SKEW_SECONDS = 300  # older or newer envelopes are refused as replays
 HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 

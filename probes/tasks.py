@@ -10,7 +10,7 @@ from celery import shared_task
 from . import protocol
 from .services import ingest, runs
 
-# Every central task finishes well inside the broker's visibility timeout (7200 s).
+# Every central task finishes well inside protocol.VISIBILITY_TIMEOUT.
 INGEST_LIMITS = {"soft_time_limit": 20, "time_limit": 30}
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from probes.protocol import VISIBILITY_TIMEOUT
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ROADMAP_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -127,7 +129,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than any task's hard time limit, so a running task is never redelivered
     # while it still runs (tests assert the ordering).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = "central"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

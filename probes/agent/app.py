@@ -34,7 +34,7 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     broker_connection_max_retries=None,  # keep reconnecting after a broker restart
-    broker_transport_options={"visibility_timeout": 7200},
+    broker_transport_options={"visibility_timeout": protocol.VISIBILITY_TIMEOUT},
     # A result published while the broker restarts is retried, not dropped.
     task_publish_retry_policy={
         "max_retries": 60,
@@ -44,10 +44,6 @@ app.conf.update(
     },
     worker_hijack_root_logger=False,
 )
-
-# run_suite is idempotent on the server (one result per run and probe), so it may
-# be redelivered after a lost worker; its limits stay below the visibility timeout.
-RUN_SUITE_LIMITS = {"soft_time_limit": 1500, "time_limit": 1800}
 
 
 def send(kind: str, body: dict) -> None:
@@ -86,8 +82,13 @@ def _engine_command(ids: list[str], intrusive: bool) -> list[str]:
     return command
 
 
+# run_suite is idempotent on the server (one result per run and probe), so it may
+# be redelivered after a lost worker.
 @app.task(
-    name=protocol.TASK_RUN_SUITE, acks_late=True, reject_on_worker_lost=True, **RUN_SUITE_LIMITS
+    name=protocol.TASK_RUN_SUITE,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    **protocol.RUN_SUITE_LIMITS,
 )
 def run_suite(envelope: dict) -> int:
     """Verify a signed dispatch, run its probes, stream each result as it finishes."""
