@@ -144,7 +144,10 @@ class ProbeRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    deadline_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True, help_text="Lost if silent past it.")
+    silence_seconds = models.FloatField(
+        default=120, help_text="How long the run may go without news; each result extends it."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -148,7 +148,7 @@ LOGGING = {
 
 # Probe runs: a run silent for longer than this past its probes' time is lost.
 RUN_GRACE_SECONDS = env.int("RUN_GRACE_SECONDS", default=60)
-AGENT_EXPECTED_JOBS = env.int("AGENT_EXPECTED_JOBS", default=2)
+HOST_SILENT_SECONDS = env.int("HOST_SILENT_SECONDS", default=90)  # 3 missed heartbeats
 PROBE_SCHEDULE_SECONDS = env.int("PROBE_SCHEDULE_SECONDS", default=6 * 3600)
 REAP_EVERY_SECONDS = env.int("REAP_EVERY_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {

@@ -126,6 +126,7 @@ def run_suite(envelope: dict) -> int:
                     {"run_id": run_id, "kernel_release": release, "result": record},
                 )
                 sent += 1
+                log.info("run %s: sent %s (%s)", run_id, record["probe_id"], record["status"])
     send(protocol.KIND_RUN_FINISHED, {"run_id": run_id, "sent": sent})
     log.info("run %s: %d results sent", run_id, sent)
     return sent

@@ -13,7 +13,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -104,7 +103,8 @@ def _run_started(host: Host, body: dict) -> str:
     run.state = RunState.RUNNING
     run.kernel = kernel_for(body["kernel_release"])
     run.started_at = timezone.now()
-    run.save(update_fields=["state", "kernel", "started_at"])
+    run.deadline_at = run.started_at + timedelta(seconds=run.silence_seconds)
+    run.save(update_fields=["state", "kernel", "started_at", "deadline_at"])
     return "stored"
 
 
@@ -181,9 +181,7 @@ def result_store(run: ProbeRun, host: Host, kernel: Kernel, data: dict) -> bool:
     run.counts[parsed.status.value] = run.counts.get(parsed.status.value, 0) + 1
     run.kernel = run.kernel or kernel
     fields = ["received", "counts", "kernel", "deadline_at"]
-    run.deadline_at = max(
-        run.deadline_at or now, now + timedelta(seconds=settings.RUN_GRACE_SECONDS + probe.timeout)
-    )
+    run.deadline_at = now + timedelta(seconds=run.silence_seconds)
     if run.state == RunState.QUEUED:
         run.state, run.started_at = RunState.RUNNING, now
         fields += ["state", "started_at"]

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from probes.engine import catalogue
@@ -27,10 +28,10 @@ class RunError(ValueError):
     """A run that cannot be started or changed; the message is for the person who asked."""
 
 
-def run_deadline(probe_timeouts: Iterable[float]) -> timedelta:
-    """How long a run may stay silent before the reaper calls it lost."""
-    worst = sum(probe_timeouts) / max(1, settings.AGENT_EXPECTED_JOBS)
-    return timedelta(seconds=settings.RUN_GRACE_SECONDS + worst)
+def run_silence_allowed(probe_timeouts: Iterable[float]) -> float:
+    """Seconds a run may go without news before it is lost: the agent kills any probe
+    at its own deadline, so a live agent always reports within the longest one."""
+    return settings.RUN_GRACE_SECONDS + max(probe_timeouts, default=0)
 
 
 def run_dispatch(
@@ -53,6 +54,7 @@ def run_dispatch(
         raise RunError(str(err)) from None
     if not chosen:
         raise RunError("the selection holds no probe (intrusive ones need the intrusive switch)")
+    silence = run_silence_allowed(p.timeout for p in chosen)
     with transaction.atomic():
         run = ProbeRun.objects.create(
             host=host,
@@ -61,7 +63,8 @@ def run_dispatch(
             probe_ids=[p.id for p in chosen],
             intrusive=intrusive,
             expected=len(chosen),
-            deadline_at=timezone.now() + run_deadline(p.timeout for p in chosen),
+            silence_seconds=silence,
+            deadline_at=timezone.now() + timedelta(seconds=silence),
         )
         envelope = protocol.seal(
             host.name,
@@ -93,9 +96,20 @@ def run_cancel(run: ProbeRun, user: AbstractBaseUser | None = None) -> ProbeRun:
 
 
 def runs_reap_lost(now=None) -> int:  # noqa: ANN001 - an aware datetime
-    """Mark runs lost whose host went silent past their deadline; returns how many."""
+    """Mark runs lost whose host went silent past their deadline; returns how many.
+
+    A running run is lost when no news came within its allowed silence. A queued
+    run may wait behind another run on a live agent, so it is lost only when its
+    host's heartbeats stopped too.
+    """
     now = now or timezone.now()
-    lost = ProbeRun.objects.filter(state__in=OPEN_RUN_STATES, deadline_at__lt=now).update(
+    host_silent = Q(host__last_seen_at__isnull=True) | Q(
+        host__last_seen_at__lt=now - timedelta(seconds=settings.HOST_SILENT_SECONDS)
+    )
+    overdue = ProbeRun.objects.filter(deadline_at__lt=now).filter(
+        Q(state=RunState.RUNNING) | (Q(state=RunState.QUEUED) & host_silent)
+    )
+    lost = overdue.update(
         state=RunState.LOST, finished_at=now, note="the host went silent past the run's deadline"
     )
     if lost:

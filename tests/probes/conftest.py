@@ -124,18 +124,29 @@ def redis_broker():
     client.flushdb()
 
 
-@pytest.fixture
-def workers(transactional_db, redis_broker, tmp_path, settings) -> Iterator[Workers]:
-    settings.CELERY_BROKER_URL = TEST_REDIS
+def point_central_app_at(url: str) -> None:
+    """Make this (web side) process send its dispatches to ``url``."""
     from roadmap.celery import app
 
-    app.conf.broker_url = TEST_REDIS  # the web side sends dispatches here too
+    app.conf.broker_url = url
+    # Drop the cached pools (not close: kombu keeps them per URL and reuses them).
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def workers(transactional_db, redis_broker, tmp_path, settings) -> Iterator[Workers]:
+    from roadmap.celery import app
+
+    before = app.conf.broker_url
+    settings.CELERY_BROKER_URL = TEST_REDIS
+    point_central_app_at(TEST_REDIS)
     pool = Workers(tmp_path)
     try:
         yield pool
     finally:
         pool.stop_all()
-        app.pool.force_close_all()
+        point_central_app_at(before)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:

@@ -256,3 +256,17 @@ def test_it_keeps_every_task_time_limit_below_the_broker_visibility_timeout(sett
     assert central_app.tasks[protocol.TASK_INGEST].acks_late
     assert agent_app.run_suite.acks_late
     assert not central_app.tasks[protocol.TASK_SCHEDULE].acks_late
+
+
+def test_it_lets_a_queued_run_wait_behind_a_live_agent_but_not_a_running_one_stall(run, alpha):
+    past = timezone.now() - timedelta(seconds=1)
+    Host.objects.filter(pk=alpha.pk).update(last_seen_at=timezone.now())
+    ProbeRun.objects.filter(pk=run.pk).update(deadline_at=past)
+    assert runs.runs_reap_lost() == 0  # queued behind another run; heartbeats still come
+    ProbeRun.objects.filter(pk=run.pk).update(state="running")
+    assert runs.runs_reap_lost() == 1
+    assert fresh_state(run) == "lost"
+
+
+def fresh_state(run: ProbeRun) -> str:
+    return ProbeRun.objects.values_list("state", flat=True).get(pk=run.pk)
