@@ -75,16 +75,45 @@ def test_it_never_leaves_a_run_running_when_its_agent_is_killed(workers, catalog
     assert stored.values("probe_id").distinct().count() == stored.count()
 
 
+_SENT = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+).*run (\d+): sent (\S+)")
+
+
+def _reported_since(log: str, run_id: int, since: datetime) -> set[str]:
+    """Probe ids the agent's log says it sent for ``run_id`` after ``since``."""
+    found = set()
+    for line in log.splitlines():
+        match = _SENT.match(line)
+        if not match or int(match[2]) != run_id:
+            continue
+        if datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f") > since:
+            found.add(match[3])
+    return found
+
+
 def _private_redis(port: int, tmp) -> subprocess.Popen:
     return subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
-def test_it_loses_nothing_reported_after_a_broker_restart(workers, catalogue_rows, tmp_path, settings):
+def test_it_loses_nothing_reported_after_a_broker_restart(
+    workers, catalogue_rows, tmp_path, settings
+):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -108,28 +137,18 @@ def test_it_loses_nothing_reported_after_a_broker_restart(workers, catalogue_row
         restarted = datetime.now()
         time.sleep(0.5)
 
-        # Every result the agent reports from now on must be stored.
-        def reported_after_restart() -> set[str]:
-            found = set()
-            for line in workers.log("agent-alpha.log").splitlines():
-                match = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+).*run (\d+): sent (\S+)", line)
-                if match and int(match[2]) == run.pk:
-                    at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
-                    if at > restarted:
-                        found.add(match[3])
-            return found
-
         wait_for(lambda: "results sent" in workers.log("agent-alpha.log"), 120, "the run to end")
-        after = reported_after_restart()
-        stored = set(ProbeResult.objects.filter(run=run).values_list("probe_id", flat=True))
-        wait_for(lambda: after <= set(ProbeResult.objects.filter(run=run).values_list("probe_id", flat=True)),
-                 60, "every result reported after the restart to be stored")
+        after = _reported_since(workers.log("agent-alpha.log"), run.pk, restarted)
         assert after, "the restart should land before the run's last result"
+
+        def stored() -> set[str]:
+            return set(ProbeResult.objects.filter(run=run).values_list("probe_id", flat=True))
+
+        wait_for(lambda: after <= stored(), 60, "every result reported after the restart")
 
         # And both workers keep consuming without a manual restart.
         second = runs.run_dispatch(alpha, only=["ns.uts.*"])
         wait_for(lambda: fresh(second).state == "done", 90, "a run after the restart")
-        assert stored is not None
     finally:
         broker.kill()
         broker.wait(10)
