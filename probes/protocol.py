@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import time
 import uuid
@@ -46,6 +47,26 @@ AGENT_KINDS = frozenset(
 # visibility timeout, so a task still running is never handed to a second worker.
 VISIBILITY_TIMEOUT = 7200
 RUN_SUITE_LIMITS = {"soft_time_limit": 1500, "time_limit": 1800}
+
+
+def broker_transport_options(broker_url: str, folder: str | None) -> dict[str, Any]:
+    """Transport options for the broker: the embedded filesystem broker keeps its
+    messages under ``folder`` (shared by every process on the machine); Redis
+    redelivers unacknowledged tasks only after the visibility timeout."""
+    if broker_url.startswith("filesystem://"):
+        if not folder:
+            raise ValueError("the filesystem broker needs a folder")
+        for sub in ("queue", "processed"):
+            os.makedirs(os.path.join(folder, sub), exist_ok=True)
+        queue = os.path.join(folder, "queue")
+        return {
+            "data_folder_in": queue,
+            "data_folder_out": queue,
+            "processed_folder": os.path.join(folder, "processed"),
+            "store_processed": False,
+        }
+    return {"visibility_timeout": VISIBILITY_TIMEOUT}
+
 
 MAX_SKEW_SECONDS = 300  # older or newer envelopes are refused as replays
 HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from probes.protocol import VISIBILITY_TIMEOUT
+from probes.protocol import CENTRAL_QUEUE, broker_transport_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ROADMAP_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -116,21 +116,10 @@ X_FRAME_OPTIONS = "DENY"
 # Celery: JSON only. Without CELERY_BROKER_URL an embedded filesystem broker
 # under var/ needs no server (one machine only); production and CI use Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-BROKER_DIR = VAR_DIR / "broker"
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "store_processed": False,
-    }
-else:
-    # Longer than any task's hard time limit, so a running task is never redelivered
-    # while it still runs (tests assert the ordering).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
-CELERY_TASK_DEFAULT_QUEUE = "central"
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL, str(VAR_DIR / "broker")
+)
+CELERY_TASK_DEFAULT_QUEUE = CENTRAL_QUEUE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

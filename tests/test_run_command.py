@@ -56,6 +56,25 @@ def test_it_serves_the_seeded_roadmap_with_embedded_defaults(tmp_path):
         output = log_path.read_text()
         assert "login maintainer (maintainer): password " in output
         assert "login ibm (member of IBM): password " in output
+
+        # The local agent probes this host: its first run finishes within a minute.
+        query = (
+            "from probes.models import ProbeRun as R; "
+            "print(*R.objects.values_list('state', 'received', 'expected').first())"
+        )
+        shell = [".venv/bin/python", "manage.py", "shell", "-c", query]
+        shell_env = {**env, "DEBUG": "true"}
+
+        def first_run() -> list[str]:
+            out = subprocess.run(shell, cwd=ROOT, env=shell_env, capture_output=True, text=True)
+            return out.stdout.strip().splitlines()[-1].split() if out.stdout.strip() else []
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and first_run()[:1] != ["done"]:
+            time.sleep(1)
+        state, received, expected = first_run()
+        assert state == "done", log_path.read_text()
+        assert int(received) == int(expected) > 60
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

@@ -34,7 +34,9 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     broker_connection_max_retries=None,  # keep reconnecting after a broker restart
-    broker_transport_options={"visibility_timeout": protocol.VISIBILITY_TIMEOUT},
+    broker_transport_options=protocol.broker_transport_options(
+        config.broker_url, config.broker_folder
+    ),
     # A result published while the broker restarts is retried, not dropped.
     task_publish_retry_policy={
         "max_retries": 60,

@@ -16,6 +16,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class AgentConfig:
     broker_url: str
+    broker_folder: str | None  # for the embedded filesystem broker only
     host: str
     secret: str
     heartbeat_seconds: float
@@ -49,4 +50,7 @@ def from_env(env: dict[str, str] | os._Environ = os.environ) -> AgentConfig:
         max_age = float(env.get("AGENT_DISPATCH_MAX_AGE", str(24 * 3600)))
     except ValueError as err:
         raise ConfigError(f"bad number in the agent's environment: {err}") from None
-    return AgentConfig(broker, host, secret, heartbeat, jobs, max_age)
+    folder = env.get("AGENT_BROKER_FOLDER")
+    if broker.startswith("filesystem://") and not folder:
+        raise ConfigError("the embedded filesystem broker needs AGENT_BROKER_FOLDER (var/broker)")
+    return AgentConfig(broker, folder, host, secret, heartbeat, jobs, max_age)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from .. import protocol
-from ..models import Host, HostState, Kernel
+from ..models import Host, HostState, Kernel, new_host_secret
 
 log = logging.getLogger(__name__)
 
@@ -49,4 +53,34 @@ def host_heartbeat(host: Host, facts: dict[str, Any]) -> Host:
         fields.append("state")
         log.info("host %s is now active (kernel %s)", host.name, kernel.release)
     host.save(update_fields=fields)
+    return host
+
+
+def host_rotate_secret(host: Host) -> Host:
+    """Give ``host`` a new secret (the old one stops working at once)."""
+    host.secret = new_host_secret()
+    host.save(update_fields=["secret"])
+    return host
+
+
+def local_host_name() -> str:
+    """This machine's host name, made a valid queue name."""
+    name = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-")[:63]
+    return name or "local"
+
+
+def local_agent_ensure(secret_path: Path) -> Host:
+    """Enroll this machine for the local agent of ``bin/run`` and keep its secret in a
+    0600 file (the one place the secret is kept outside the database)."""
+    name = local_host_name()
+    host = Host.objects.filter(name=name).first()
+    if host is None:
+        host = host_enroll(name)
+    elif not secret_path.exists() or secret_path.read_text().strip() != host.secret:
+        host_rotate_secret(host)
+    else:
+        return host
+    fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(host.secret + "\n")
     return host
