@@ -56,13 +56,14 @@ def broker_transport_options(broker_url: str, folder: str | None) -> dict[str, A
     if broker_url.startswith("filesystem://"):
         if not folder:
             raise ValueError("the filesystem broker needs a folder")
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             os.makedirs(os.path.join(folder, sub), exist_ok=True)
         queue = os.path.join(folder, "queue")
         return {
             "data_folder_in": queue,
             "data_folder_out": queue,
             "processed_folder": os.path.join(folder, "processed"),
+            "control_folder": os.path.join(folder, "control"),  # exchange bindings
             "store_processed": False,
         }
     return {"visibility_timeout": VISIBILITY_TIMEOUT}
