@@ -134,7 +134,8 @@ def select(globs: Iterable[str] = (), *, intrusive: bool = False) -> list[Probe]
         if not any(fnmatch.fnmatchcase(pid, pattern) for pid in CATALOGUE):
             raise UnknownProbe(f"no probe matches {pattern!r}")
     chosen = [
-        p for pid, p in CATALOGUE.items()
+        p
+        for pid, p in CATALOGUE.items()
         if not globs or any(fnmatch.fnmatchcase(pid, g) for g in globs)
     ]
     return [p for p in chosen if intrusive or not p.intrusive]

@@ -9,6 +9,7 @@ or duplicated stdio buffer of the runner ever runs twice.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -43,7 +44,9 @@ class Child:
             record = self._reader.next(timeout)
         except EOFError:
             status = self.wait()
-            raise ChildError(f"child died without a result ({describe_wait_status(status)})")
+            raise ChildError(
+                f"child died without a result ({describe_wait_status(status)})"
+            ) from None
         if "errno" in record:
             raise OSError(record["errno"], record["message"])
         if "verdict" in record:
@@ -64,10 +67,8 @@ class Child:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self._status is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def finish(self) -> None:
         """Kill if still running and reap; safe to call twice (use in finally)."""
@@ -126,7 +127,5 @@ class Gate:
 
     def close(self) -> None:
         for fd in (self._read, self._write):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -20,24 +20,61 @@ _MACHINE = platform.machine()
 # Syscalls before 4.x differ per architecture; newer ones share asm-generic numbers.
 _LEGACY = {
     "x86_64": {
-        "ptrace": 101, "capget": 125, "capset": 126, "prctl": 157, "mount": 165,
-        "umount2": 166, "swapon": 167, "swapoff": 168, "sethostname": 170,
-        "shmget": 29, "unshare": 272, "setns": 308, "process_vm_readv": 310,
-        "process_vm_writev": 311, "kcmp": 312, "perf_event_open": 298, "bpf": 321,
-        "userfaultfd": 323, "add_key": 248, "keyctl": 250,
+        "ptrace": 101,
+        "capget": 125,
+        "capset": 126,
+        "prctl": 157,
+        "mount": 165,
+        "umount2": 166,
+        "swapon": 167,
+        "swapoff": 168,
+        "sethostname": 170,
+        "shmget": 29,
+        "unshare": 272,
+        "setns": 308,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "kcmp": 312,
+        "perf_event_open": 298,
+        "bpf": 321,
+        "userfaultfd": 323,
+        "add_key": 248,
+        "keyctl": 250,
     },
     "aarch64": {
-        "ptrace": 117, "capget": 90, "capset": 91, "prctl": 167, "mount": 40,
-        "umount2": 39, "swapon": 224, "swapoff": 225, "sethostname": 161,
-        "shmget": 194, "unshare": 97, "setns": 268, "process_vm_readv": 270,
-        "process_vm_writev": 271, "kcmp": 272, "perf_event_open": 241, "bpf": 280,
-        "userfaultfd": 282, "add_key": 217, "keyctl": 219,
+        "ptrace": 117,
+        "capget": 90,
+        "capset": 91,
+        "prctl": 167,
+        "mount": 40,
+        "umount2": 39,
+        "swapon": 224,
+        "swapoff": 225,
+        "sethostname": 161,
+        "shmget": 194,
+        "unshare": 97,
+        "setns": 268,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "kcmp": 272,
+        "perf_event_open": 241,
+        "bpf": 280,
+        "userfaultfd": 282,
+        "add_key": 217,
+        "keyctl": 219,
     },
 }
 _GENERIC = {
-    "pidfd_send_signal": 424, "open_tree": 428, "move_mount": 429, "fsopen": 430,
-    "fsconfig": 431, "fsmount": 432, "pidfd_open": 434, "clone3": 435,
-    "pidfd_getfd": 438, "mount_setattr": 442,
+    "pidfd_send_signal": 424,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "pidfd_open": 434,
+    "clone3": 435,
+    "pidfd_getfd": 438,
+    "mount_setattr": 442,
 }
 NR: dict[str, int] = {**_LEGACY.get(_MACHINE, _LEGACY["x86_64"]), **_GENERIC}
 
@@ -99,8 +136,9 @@ def setns(fd: int, nstype: int = 0) -> None:
     syscall("setns", fd, nstype)
 
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
-          data: str | None = None) -> None:
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None
+) -> None:
     syscall("mount", source, target, fstype, flags, data)
 
 

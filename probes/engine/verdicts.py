@@ -80,5 +80,7 @@ def introducing(feature: str) -> Iterator[None]:
     except OSError as err:
         if err.errno in (errno.EINVAL, errno.ENOENT, *_UNSUPPORTED_ERRNOS):
             name = errno.errorcode.get(err.errno or 0, "?")
-            raise unsupported(f"{feature} is not known to this kernel ({name})", errno=name) from err
+            raise unsupported(
+                f"{feature} is not known to this kernel ({name})", errno=name
+            ) from err
         raise verdict_from_oserror(err, feature) from err
