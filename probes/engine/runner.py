@@ -28,7 +28,7 @@ from .context import ProbeContext
 from .kconfig import KernelConfig
 from .process import describe_wait_status, wait_exit
 from .results import ProbeResult, Status
-from .syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
+from .syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, prctl
 from .verdicts import Verdict, verdict_from_oserror
 
 ResultCallback = Callable[[ProbeResult], None]
@@ -173,6 +173,9 @@ def _probe_main(probe: Probe, fd: int) -> None:  # pragma: no cover - child
     try:
         os.setpgid(0, 0)
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the runner died: so do we
+        # An agent that dropped privileges is not dumpable, which makes its own
+        # /proc/self/{ns,uid_map} root-owned: probes must be able to read them.
+        prctl(PR_SET_DUMPABLE, 1)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         # stdout may carry the run's JSON: no probe or tool it runs may write there.

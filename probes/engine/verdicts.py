@@ -74,11 +74,13 @@ def verdict_from_oserror(err: OSError, what: str = "") -> Verdict:
 @contextlib.contextmanager
 def introducing(feature: str) -> Iterator[None]:
     """Wrap the first call that introduces ``feature``: there EINVAL (and ENOSYS,
-    ENOENT of an interface file) mean the kernel does not know it."""
+    ENOENT of an interface file, ENODEV of a filesystem type) mean the kernel
+    does not know it."""
     try:
         yield
     except OSError as err:
-        if err.errno in (errno.EINVAL, errno.ENOENT, *_UNSUPPORTED_ERRNOS):
+        # ENODEV: mount() of a filesystem type the kernel does not have.
+        if err.errno in (errno.EINVAL, errno.ENOENT, errno.ENODEV, *_UNSUPPORTED_ERRNOS):
             name = errno.errorcode.get(err.errno or 0, "?")
             raise unsupported(
                 f"{feature} is not known to this kernel ({name})", errno=name

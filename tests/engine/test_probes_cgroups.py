@@ -62,12 +62,13 @@ INTRUSIVE = {
     "cg.cpu.v2_max_weight",
     "cg.perf_event.v2",
     "cg.memory.v1_limit_oom",
+    "cg.memory.v2_max_oom",  # an OOM kill on a v2 host too
+    "cg.io.v2_max",  # disk load on a v2 host too
 }
 EXCLUSIVE = {
     "cg.cpu.v1_cfs_quota",
     "cg.cpu.v1_shares",
     "cg.cpu.v2_max_weight",
-    "cg.cpuacct.v1_usage",
     "cg.perf_event.v2",
     "cg.blkio.v1_throttle",
     "cg.io.v2_max",

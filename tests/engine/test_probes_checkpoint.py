@@ -43,7 +43,7 @@ ITEMS = {
     "cr.restart.clone3_set_tid": "restart-strategy",
     "cr.restart.timens_restore": "restart-strategy",
 }
-INTRUSIVE = {"cr.swap.memsw_v1", "cr.restart.clone3_set_tid"}
+INTRUSIVE = {"cr.swap.memsw_v1", "cr.swap.v2_swap_max", "cr.restart.clone3_set_tid"}
 # The namespace each probe creates, by the /proc/sys/user limit that can switch it off.
 NAMESPACE_LIMIT = {
     "cr.ckpt.tcp_repair": "max_net_namespaces",

@@ -656,7 +656,8 @@ def cpu_v2_max(ctx: ProbeContext) -> Verdict:
     item=SPECIFIC,
     since="2.6.24",
     config=("CONFIG_CGROUP_CPUACCT",),
-    exclusive=True,
+    # Not exclusive: it compares the cgroup's accounting with the child's own CPU
+    # time, which a neighbour does not change.
     timeout=10.0,
 )
 @_layout
@@ -876,6 +877,7 @@ def memory_v1_limit_oom(ctx: ProbeContext) -> Verdict:
     item=SPECIFIC,
     since="4.5",
     config=("CONFIG_MEMCG",),
+    intrusive=True,  # an OOM kill, like cg.memory.v1_limit_oom
     timeout=30.0,
 )
 @_layout
@@ -1320,6 +1322,7 @@ def blkio_v1_throttle(ctx: ProbeContext) -> Verdict:
     item=SPECIFIC,
     since="4.5",
     config=("CONFIG_BLK_CGROUP", "CONFIG_BLK_DEV_THROTTLING"),
+    intrusive=True,  # disk load, like cg.blkio.v1_throttle
     exclusive=True,
     timeout=20.0,
 )

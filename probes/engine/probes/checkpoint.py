@@ -1037,6 +1037,7 @@ def cr_swap_memsw_v1(ctx: ProbeContext) -> Verdict:
     item=SWAP,
     since="4.5",
     config=("CONFIG_MEMCG", "CONFIG_SWAP"),
+    intrusive=True,  # an OOM kill, like cg.memory.v1_limit_oom
     timeout=30.0,
 )
 def cr_swap_v2_swap_max(ctx: ProbeContext) -> Verdict:
