@@ -52,11 +52,14 @@ def wait_for(predicate, timeout: float, what: str):  # noqa: ANN001
         if value:
             return value
         time.sleep(0.02)
-    raise SystemExit(f"timed out waiting for {what}")
+    raise SystemExit(f"timed out waiting for {what} (worker logs in the var folder)")
 
 
 def main() -> None:
     args = parse()
+    # Stopped (Ctrl-C, timeout): still stop the workers in ``finally``, or they
+    # would keep consuming the benchmark's queue.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var = Path(tempfile.mkdtemp(prefix="bench-agents-"))
     env = {
         **os.environ,
@@ -81,60 +84,35 @@ def main() -> None:
 
     redis.Redis.from_url(args.broker).flushdb()
     call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)  # a database of its own: start empty
     call_command("load_seed", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     call_command("sync_catalogue", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     procs: list[subprocess.Popen] = []
 
-    def start(argv: list[str], extra: dict[str, str] | None = None) -> None:
-        procs.append(
-            subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env={**env, **(extra or {})},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
-
-    try:
-        pool = "solo" if args.concurrency == 1 else "prefork"
-        start(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "roadmap.celery",
-                "worker",
-                "-Q",
-                "central",
-                "--pool",
-                pool,
-                "--concurrency",
-                str(args.concurrency),
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel",
-                "warning",
-            ]
-        )
-
-        # 1. Record one real run, then replay it as many agents.
-        recorded = subprocess.run(
-            [sys.executable, "-m", "probes.engine", "run", "--json"],
+    def start(argv: list[str], extra: dict[str, str] | None = None) -> subprocess.Popen:
+        log = open(var / f"worker-{len(procs)}.log", "w")  # noqa: SIM115 - lives with the process
+        proc = subprocess.Popen(
+            argv,
             cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
+            env={**env, **(extra or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        document = json.loads(recorded.stdout)
-        results = document["results"]
-        release = document["facts"]["kernel"]["release"]
+        procs.append(proc)
+        return proc
+
+    pool = "solo" if args.concurrency == 1 else "prefork"
+    central_argv = [sys.executable, "-m", "celery", "-A", "roadmap.celery", "worker"]
+    central_argv += ["-Q", "central", "--pool", pool, "--concurrency", str(args.concurrency)]
+    central_argv += ["--without-mingle", "--without-gossip", "--loglevel", "warning"]
+
+    def replay_set(prefix: str, results: list[dict], release: str) -> list[dict]:
+        """Enroll ``--agents`` hosts, a run each, and seal every result for it."""
         envelopes = []
         for n in range(args.agents):
-            host = hosts.host_enroll(f"sim-{n}")
+            host = hosts.host_enroll(f"{prefix}-{n}")
             run = ProbeRun.objects.create(
                 host=host,
                 trigger="api",
@@ -145,20 +123,9 @@ def main() -> None:
             for result in results:
                 body = {"run_id": run.pk, "kernel_release": release, "result": result}
                 envelopes.append(protocol.seal(host.name, protocol.KIND_RESULT, body, host.secret))
-        total = len(envelopes)
-        # Warm the worker up (imports, connections) before timing.
-        warm = hosts.host_enroll("warmup")
-        app.send_task(
-            protocol.TASK_INGEST,
-            queue=protocol.CENTRAL_QUEUE,
-            args=[
-                protocol.seal(
-                    "warmup", "heartbeat", {"facts": {"kernel": {"release": release}}}, warm.secret
-                )
-            ],
-        )
-        wait_for(lambda: Host.objects.filter(name="warmup", state="active").exists(), 60, "warm-up")
+        return envelopes
 
+    def publish(envelopes: list[dict]) -> float:
         with app.producer_or_acquire() as producer:
             started = time.monotonic()
             for envelope in envelopes:
@@ -168,31 +135,65 @@ def main() -> None:
                     queue=protocol.CENTRAL_QUEUE,
                     producer=producer,
                 )
-            published = time.monotonic() - started
+            return time.monotonic() - started
+
+    try:
+        central = start(central_argv)
+        # Record one real run of the default catalogue on this host.
+        recorded = subprocess.run(
+            [sys.executable, "-m", "probes.engine", "run", "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        document = json.loads(recorded.stdout)
+        results, release = document["results"], document["facts"]["kernel"]["release"]
+        envelopes = replay_set("live", results, release)
+        total = len(envelopes)
+        warm = hosts.host_enroll("warmup")  # worker imports and connections, before timing
+        beat = {"facts": {"kernel": {"release": release}}}
+        publish([protocol.seal("warmup", protocol.KIND_HEARTBEAT, beat, warm.secret)])
+        wait_for(lambda: Host.objects.filter(name="warmup", state="active").exists(), 60, "warm-up")
+
+        # a. Live: the worker stores while one process publishes as fast as it can.
+        started = time.monotonic()
+        published = publish(envelopes)
         wait_for(lambda: ProbeResult.objects.count() >= total, 600, "every replayed result")
         elapsed = time.monotonic() - started
-        done = ProbeRun.objects.filter(host__name__startswith="sim-", state="done").count()
+        done = ProbeRun.objects.filter(host__name__startswith="live-", state="done").count()
         print(
-            f"ingest: {total} results from {args.agents} simulated agents "
-            f"({len(results)} each), central worker {pool} x{args.concurrency}, "
-            f"database {env['DATABASE_URL'].split(':')[0]}"
+            f"ingest: {args.agents} simulated agents x {len(results)} results, central worker "
+            f"{pool} x{args.concurrency}, database {env['DATABASE_URL'].split(':')[0]}"
         )
-        print(f"  published in {published:.2f} s ({total / published:,.0f}/s)")
         print(
-            f"  stored in {elapsed:.2f} s: {total / elapsed:,.0f} results/s "
-            f"(target 2,000/s); runs done {done}/{args.agents}"
+            f"  live: {total} published in {published:.2f} s ({total / published:,.0f}/s), "
+            f"all stored after {elapsed:.2f} s: {total / elapsed:,.0f} results/s; "
+            f"runs done {done}/{args.agents}"
+        )
+
+        # b. Drain: the same load queued while the worker is stopped, then stored;
+        # timed from the first result stored to the last (the worker's own rate).
+        os.killpg(central.pid, signal.SIGTERM)
+        central.wait(30)
+        backlog = replay_set("drain", results, release)
+        publish(backlog)
+        before = ProbeResult.objects.count()
+        start(central_argv)
+        wait_for(lambda: ProbeResult.objects.count() > before, 120, "the first drained result")
+        first = time.monotonic()
+        wait_for(lambda: ProbeResult.objects.count() >= before + len(backlog), 600, "the backlog")
+        drained = time.monotonic() - first
+        print(
+            f"  drain: {len(backlog)} queued results stored in {drained:.2f} s: "
+            f"{len(backlog) / drained:,.0f} results/s (target 2,000/s)"
         )
 
         # 2. One real agent, the whole default catalogue, dispatch to done.
         local = hosts.host_enroll("bench-local")
-        start(
-            [sys.executable, "-m", "probes.agent", "worker", "--loglevel", "warning"],
-            {
-                "AGENT_HOST": local.name,
-                "AGENT_SECRET": local.secret,
-                "AGENT_BROKER_URL": args.broker,
-            },
-        )
+        agent_env = {"AGENT_HOST": local.name, "AGENT_SECRET": local.secret}
+        agent_env["AGENT_BROKER_URL"] = args.broker
+        start([sys.executable, "-m", "probes.agent", "worker", "--loglevel", "warning"], agent_env)
         wait_for(
             lambda: Host.objects.filter(name=local.name, state="active").exists(),
             60,
@@ -215,7 +216,8 @@ def main() -> None:
         )
     finally:
         for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
             proc.wait(30)
         redis.Redis.from_url(args.broker).flushdb()

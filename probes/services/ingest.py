@@ -1,15 +1,19 @@
 """Ingest: the one way results enter the database (agents' envelopes and offline imports).
 
 The host is known from the envelope's key, checked with its secret, never
-from the payload. Storage is idempotent: a message id is processed once, a
-(run, probe) pair stored once, and the latest-result index and run counts
-move in the same transaction as the result.
+from the payload. Storage is idempotent: a (run, probe) pair is stored once
+and any other envelope's message id is processed once. Results arrive in
+batches (the central worker hands over up to a few hundred at a time) and
+are stored with a fixed number of queries per batch: runs locked, existing
+pairs read, results inserted, the latest-result index upserted, runs saved.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -36,20 +40,14 @@ from .hosts import host_heartbeat, kernel_for
 
 log = logging.getLogger(__name__)
 
+MAX_EVIDENCE_BYTES = 64 * 1024
+
 
 class Rejected(ValueError):
     """Input that was refused; nothing of it was stored. The message says why."""
 
 
-def _trusted_host(envelope: Any) -> Host:
-    try:
-        name = protocol.host_of(envelope)
-    except protocol.BadEnvelope as err:
-        raise Rejected(str(err)) from None
-    host = Host.objects.filter(name=name).exclude(state=HostState.RETIRED).first()
-    if host is None:
-        raise Rejected(f"unknown or retired host {name!r}")
-    return host
+Outcome = str | Rejected  # "stored", "duplicate", "ignored", or why it was refused
 
 
 def envelope_ingest(envelope: Any) -> str:
@@ -57,14 +55,61 @@ def envelope_ingest(envelope: Any) -> str:
 
     Raises ``Rejected`` (logged) for anything not to be trusted.
     """
+    (outcome,) = envelopes_ingest([envelope])
+    if isinstance(outcome, Rejected):
+        raise outcome
+    return outcome
+
+
+def envelopes_ingest(envelopes: Sequence[Any]) -> list[Outcome]:
+    """Verify and store a batch of agent envelopes; one outcome per envelope, in order."""
+    outcomes: list[Outcome] = ["ignored"] * len(envelopes)
+    hosts: dict[str, Host | None] = {}
+    results: list[_Incoming] = []
+    for index, envelope in enumerate(envelopes):
+        try:
+            host = _verified(envelope, hosts)
+        except Rejected as err:
+            outcomes[index] = err
+            continue
+        body, kind = envelope["body"], envelope["kind"]
+        if kind == protocol.KIND_RESULT:
+            try:
+                results.append(_Incoming.from_body(index, host, body))
+            except (KeyError, TypeError, ValueError) as err:
+                outcomes[index] = _rejected(f"malformed result from {host.name}: {err}")
+            continue
+        outcomes[index] = _other(host, envelope)
+    if results:
+        _store(results, outcomes)
+    return outcomes
+
+
+def _rejected(reason: str) -> Rejected:
+    log.warning("rejected: %s", reason)
+    return Rejected(reason)
+
+
+def _verified(envelope: Any, hosts: dict[str, Host | None]) -> Host:
     try:
-        host = _trusted_host(envelope)
+        name = protocol.host_of(envelope)
+    except protocol.BadEnvelope as err:
+        raise _rejected(f"envelope: {err}") from None
+    if name not in hosts:
+        hosts[name] = Host.objects.filter(name=name).exclude(state=HostState.RETIRED).first()
+    host = hosts[name]
+    if host is None:
+        raise _rejected(f"envelope claiming unknown or retired host {name!r}")
+    try:
         protocol.open_(envelope, host.secret, protocol.AGENT_KINDS)
-    except (Rejected, protocol.BadEnvelope) as err:
-        name = envelope.get("host") if isinstance(envelope, dict) else None
-        log.warning("rejected envelope claiming host %r: %s", name, err)
-        raise Rejected(str(err)) from None
-    body, kind = envelope["body"], envelope["kind"]
+    except protocol.BadEnvelope as err:
+        raise _rejected(f"envelope claiming host {name!r}: {err}") from None
+    return host
+
+
+def _other(host: Host, envelope: dict) -> Outcome:
+    """Heartbeats and run notices: each processed once, by message id."""
+    kind = envelope["kind"]
     try:
         with transaction.atomic():
             try:
@@ -72,10 +117,9 @@ def envelope_ingest(envelope: Any) -> str:
                     SeenMessage.objects.create(msg_id=envelope["msg_id"], host=host)
             except IntegrityError:
                 return "duplicate"
-            return _HANDLERS[kind](host, body)
+            return _HANDLERS[kind](host, envelope["body"])
     except (KeyError, TypeError, ValueError) as err:
-        log.warning("rejected %s from %s: %s", kind, host.name, err)
-        raise Rejected(f"malformed {kind}: {err}") from None
+        return _rejected(f"malformed {kind} from {host.name}: {err}")
 
 
 def _heartbeat(host: Host, body: dict) -> str:
@@ -86,7 +130,7 @@ def _heartbeat(host: Host, body: dict) -> str:
     return "stored"
 
 
-def _open_run(host: Host, body: dict) -> ProbeRun:
+def _locked_run(host: Host, body: dict) -> ProbeRun:
     run_id = body["run_id"]
     if not isinstance(run_id, int):
         raise ValueError("run_id must be an integer")
@@ -97,7 +141,7 @@ def _open_run(host: Host, body: dict) -> ProbeRun:
 
 
 def _run_started(host: Host, body: dict) -> str:
-    run = _open_run(host, body)
+    run = _locked_run(host, body)
     if run.state != RunState.QUEUED:
         return "ignored"
     run.state = RunState.RUNNING
@@ -108,28 +152,16 @@ def _run_started(host: Host, body: dict) -> str:
     return "stored"
 
 
-def _result(host: Host, body: dict) -> str:
-    run = _open_run(host, body)
-    if run.state == RunState.CANCELLED:
-        return "ignored"
-    data = body["result"]
-    if not isinstance(data, dict) or data.get("probe_id") not in run.probe_ids:
-        raise ValueError("result for a probe this run did not ask for")
-    kernel = kernel_for(body["kernel_release"])
-    if not result_store(run, host, kernel, data):
-        return "duplicate"
-    return "stored"
-
-
 def _run_finished(host: Host, body: dict) -> str:
-    run = _open_run(host, body)
+    run = _locked_run(host, body)
     if run.received >= run.expected and run.state in (RunState.QUEUED, RunState.RUNNING):
-        _close(run)
+        run.state, run.finished_at = RunState.DONE, timezone.now()
+        run.save(update_fields=["state", "finished_at"])
     return "stored"
 
 
 def _run_rejected(host: Host, body: dict) -> str:
-    run = _open_run(host, body)
+    run = _locked_run(host, body)
     if run.state in (RunState.QUEUED, RunState.RUNNING):
         run.state = RunState.CANCELLED
         run.finished_at = timezone.now()
@@ -141,74 +173,165 @@ def _run_rejected(host: Host, body: dict) -> str:
 _HANDLERS = {
     protocol.KIND_HEARTBEAT: _heartbeat,
     protocol.KIND_RUN_STARTED: _run_started,
-    protocol.KIND_RESULT: _result,
     protocol.KIND_RUN_FINISHED: _run_finished,
     protocol.KIND_RUN_REJECTED: _run_rejected,
 }
 
 
-def _close(run: ProbeRun) -> None:
-    run.state = RunState.DONE
-    run.finished_at = timezone.now()
-    run.save(update_fields=["state", "finished_at"])
+def _storable(value: Any) -> Any:
+    """JSON as PostgreSQL stores it: no NUL characters in any string or key."""
+    if isinstance(value, str):
+        return value.replace("\0", "\\0")
+    if isinstance(value, dict):
+        return {_storable(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
-def result_store(run: ProbeRun, host: Host, kernel: Kernel, data: dict) -> bool:
-    """Store one engine result of ``run`` (locked by the caller). False when already stored."""
-    parsed = EngineResult.from_json(data)  # ValueError on an unknown status
-    probe = Probe.objects.filter(pk=parsed.probe_id).first()
-    if probe is None:
-        raise ValueError(f"unknown probe {parsed.probe_id!r}")
+@dataclass
+class _Incoming:
+    """One result on its way in, checked for shape (not yet against its run)."""
+
+    index: int
+    host: Host
+    run_id: int
+    release: str
+    result: EngineResult
+
+    @classmethod
+    def from_body(cls, index: int, host: Host, body: dict) -> _Incoming:
+        if not isinstance(body.get("run_id"), int):
+            raise ValueError("run_id must be an integer")
+        release = body["kernel_release"]
+        if not isinstance(release, str) or not release or len(release) > 128:
+            raise ValueError("bad kernel release")
+        data = body["result"]
+        if not isinstance(data, dict):
+            raise ValueError("result must be an object")
+        result = EngineResult.from_json(_storable(data))  # ValueError on an unknown status
+        if len(protocol.canonical(result.evidence)) > MAX_EVIDENCE_BYTES:
+            result.evidence = {"truncated": f"evidence over {MAX_EVIDENCE_BYTES} bytes dropped"}
+        result.detail = result.detail[:2000]
+        return cls(index, host, body["run_id"], release, result)
+
+
+_PROBES: dict[str, Probe] = {}  # the catalogue changes only with a deploy
+
+
+def _probe(probe_id: str) -> Probe | None:
+    if probe_id not in _PROBES:
+        probe = Probe.objects.filter(pk=probe_id).first()
+        if probe is None:
+            return None
+        _PROBES[probe_id] = probe
+    return _PROBES[probe_id]
+
+
+@transaction.atomic
+def _store(incoming: list[_Incoming], outcomes: list[Outcome]) -> None:
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            stored = ProbeResult.objects.create(
+    # Locking in id order: two workers storing for the same runs never deadlock.
+    runs = {
+        r.pk: r
+        for r in ProbeRun.objects.select_for_update()
+        .filter(pk__in={i.run_id for i in incoming})
+        .order_by("pk")
+    }
+    stored = set(ProbeResult.objects.filter(run_id__in=runs).values_list("run_id", "probe_id"))
+    kernels: dict[str, Kernel] = {}
+    rows: list[ProbeResult] = []
+    touched: dict[int, ProbeRun] = {}
+    for item in incoming:
+        run = runs.get(item.run_id)
+        probe_id = item.result.probe_id
+        if run is None or run.host_id != item.host.pk:
+            outcomes[item.index] = _rejected(
+                f"{item.host.name} sent a result for a run not its own"
+            )
+            continue
+        if probe_id not in run.probe_ids or _probe(probe_id) is None:
+            outcomes[item.index] = _rejected(f"result for {probe_id!r}, not asked of run {run.pk}")
+            continue
+        if run.state == RunState.CANCELLED:
+            outcomes[item.index] = "ignored"
+            continue
+        if (run.pk, probe_id) in stored:
+            outcomes[item.index] = "duplicate"
+            continue
+        stored.add((run.pk, probe_id))
+        if item.release not in kernels:
+            kernels[item.release] = kernel_for(item.release)
+        rows.append(
+            ProbeResult(
                 run=run,
-                probe=probe,
-                host=host,
-                kernel=kernel,
-                status=parsed.status.value,
-                detail=parsed.detail[:2000],
-                evidence=parsed.evidence,
-                config=parsed.config,
-                duration_ms=parsed.duration_ms,
+                probe_id=probe_id,
+                host_id=run.host_id,
+                kernel=kernels[item.release],
+                status=item.result.status.value,
+                detail=item.result.detail,
+                evidence=item.result.evidence,
+                config=item.result.config,
+                duration_ms=item.result.duration_ms,
                 observed_at=now,
             )
-    except IntegrityError:
-        return False
-    _latest_update(stored)
+        )
+        _count(run, item.result.status, kernels[item.release], now)
+        touched[run.pk] = run
+        outcomes[item.index] = "stored"
+    ProbeResult.objects.bulk_create(rows)
+    _latest_upsert(rows)
+    for run in touched.values():
+        run.save(
+            update_fields=[
+                "received",
+                "counts",
+                "kernel",
+                "deadline_at",
+                "state",
+                "started_at",
+                "finished_at",
+            ]
+        )
+
+
+def _count(run: ProbeRun, status: Status, kernel: Kernel, now) -> None:  # noqa: ANN001
     run.received += 1
-    run.counts[parsed.status.value] = run.counts.get(parsed.status.value, 0) + 1
+    run.counts[status.value] = run.counts.get(status.value, 0) + 1
     run.kernel = run.kernel or kernel
-    fields = ["received", "counts", "kernel", "deadline_at"]
     run.deadline_at = now + timedelta(seconds=run.silence_seconds)
     if run.state == RunState.QUEUED:
         run.state, run.started_at = RunState.RUNNING, now
-        fields += ["state", "started_at"]
     if run.received >= run.expected and run.state in (RunState.RUNNING, RunState.LOST):
         run.state, run.finished_at = RunState.DONE, now
-        fields += ["state", "finished_at"]
-    run.save(update_fields=fields)
-    return True
 
 
-def _latest_update(result: ProbeResult) -> None:
-    passed = result.status == Status.PASS
-    latest, created = LatestResult.objects.select_for_update().get_or_create(
-        host_id=result.host_id,
-        kernel_id=result.kernel_id,
-        probe_id=result.probe_id,
-        defaults={
-            "result": result,
-            "status": result.status,
-            "observed_at": result.observed_at,
-            "ever_passed": passed,
-        },
-    )
-    if not created and result.observed_at >= latest.observed_at:
-        latest.result, latest.status, latest.observed_at = result, result.status, result.observed_at
-        latest.ever_passed = latest.ever_passed or passed
-        latest.save(update_fields=["result", "status", "observed_at", "ever_passed"])
+def _latest_upsert(rows: Iterable[ProbeResult]) -> None:
+    """One upsert per batch: the newest result per (host, kernel, probe) wins; a pass
+    also sets ``ever_passed``, which nothing ever clears (regressions need it)."""
+    newest: dict[tuple[int, int, str], ProbeResult] = {}
+    for row in rows:  # in arrival order: the last one per key is the newest
+        newest[(row.host_id, row.kernel_id, row.probe_id)] = row
+    entries = [
+        LatestResult(
+            host_id=r.host_id,
+            kernel_id=r.kernel_id,
+            probe_id=r.probe_id,
+            result=r,
+            status=r.status,
+            observed_at=r.observed_at,
+            ever_passed=r.status == Status.PASS,
+        )
+        for r in newest.values()
+    ]
+    passes = [e for e in entries if e.ever_passed]
+    others = [e for e in entries if not e.ever_passed]
+    common = {"update_conflicts": True, "unique_fields": ["host", "kernel", "probe"]}
+    fields = ["result", "status", "observed_at"]
+    if passes:
+        LatestResult.objects.bulk_create(passes, update_fields=[*fields, "ever_passed"], **common)
+    if others:
+        LatestResult.objects.bulk_create(others, update_fields=fields, **common)
 
 
 def results_import(envelope: Any) -> tuple[ProbeRun, bool]:
@@ -217,11 +340,9 @@ def results_import(envelope: Any) -> tuple[ProbeRun, bool]:
     The same file twice gives the same run and adds nothing.
     """
     try:
-        host = _trusted_host(envelope)
-        protocol.open_(envelope, host.secret, {protocol.KIND_IMPORT}, max_skew=None)
+        host = _verified_import(envelope)
     except (Rejected, protocol.BadEnvelope) as err:
-        log.warning("rejected import: %s", err)
-        raise Rejected(f"not a results file signed for an enrolled host: {err}") from None
+        raise _rejected(f"not a results file signed for an enrolled host: {err}") from None
     document = envelope["body"]
     digest = hashlib.sha256(protocol.canonical(document)).hexdigest()
     existing = ProbeRun.objects.filter(import_digest=digest).first()
@@ -232,13 +353,17 @@ def results_import(envelope: Any) -> tuple[ProbeRun, bool]:
             raise ValueError(
                 f"schema {document.get('schema')!r}; this server reads {SCHEMA_VERSION}"
             )
-        kernel = kernel_for(document["facts"]["kernel"]["release"])
+        release = document["facts"]["kernel"]["release"]
+        kernel = kernel_for(release)
         results = document["results"]
         if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
             raise ValueError("results must be a list of objects")
         ids = [r.get("probe_id") for r in results]
         if len(set(ids)) != len(ids):
             raise ValueError("a probe appears twice")
+        unknown = [i for i in ids if not isinstance(i, str) or _probe(i) is None]
+        if unknown:
+            raise ValueError(f"unknown probe {unknown[0]!r}")
         with transaction.atomic():
             run = ProbeRun.objects.create(
                 host=host,
@@ -251,12 +376,31 @@ def results_import(envelope: Any) -> tuple[ProbeRun, bool]:
                 started_at=timezone.now(),
                 intrusive=bool((document.get("options") or {}).get("intrusive")),
             )
-            for data in results:
-                result_store(run, host, kernel, data)
-            if run.state != RunState.DONE:
-                _close(run)
+            body = {"run_id": run.pk, "kernel_release": release}
+            incoming = [
+                _Incoming.from_body(n, host, {**body, "result": data})
+                for n, data in enumerate(results)
+            ]
+            outcomes: list[Outcome] = ["ignored"] * len(incoming)
+            _store(incoming, outcomes)
+            refused = [o for o in outcomes if isinstance(o, Rejected)]
+            if refused:
+                raise ValueError(str(refused[0]))
+            run.refresh_from_db()
+            if run.state != RunState.DONE:  # an empty file
+                run.state, run.finished_at = RunState.DONE, timezone.now()
+                run.save(update_fields=["state", "finished_at"])
     except IntegrityError:  # the same file imported concurrently: the other one won
         return ProbeRun.objects.get(import_digest=digest), False
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise Rejected(f"malformed results file: {err}") from None
     return run, True
+
+
+def _verified_import(envelope: Any) -> Host:
+    name = protocol.host_of(envelope)
+    host = Host.objects.filter(name=name).exclude(state=HostState.RETIRED).first()
+    if host is None:
+        raise Rejected(f"unknown or retired host {name!r}")
+    protocol.open_(envelope, host.secret, {protocol.KIND_IMPORT}, max_skew=None)
+    return host

@@ -270,3 +270,18 @@ def test_it_lets_a_queued_run_wait_behind_a_live_agent_but_not_a_running_one_sta
 
 def fresh_state(run: ProbeRun) -> str:
     return ProbeRun.objects.values_list("state", flat=True).get(pk=run.pk)
+
+
+def test_it_stores_evidence_with_nul_characters_and_drops_oversized_evidence(run, alpha):
+    first, second = run.probe_ids
+    body = result_body(run, first)
+    body["result"]["evidence"] = {"cmdline": "probe\x00restored\x00", "k\x00": ["a\x00"]}
+    body["result"]["detail"] = "read a\x00b"
+    assert ingest.envelope_ingest(envelope(alpha, "result", body)) == "stored"
+    stored = ProbeResult.objects.get(probe_id=first)
+    assert stored.evidence == {"cmdline": "probe\\0restored\\0", "k\\0": ["a\\0"]}
+    assert stored.detail == "read a\\0b"
+    big = result_body(run, second)
+    big["result"]["evidence"] = {"blob": "x" * 70_000}
+    assert ingest.envelope_ingest(envelope(alpha, "result", big)) == "stored"
+    assert "truncated" in ProbeResult.objects.get(probe_id=second).evidence

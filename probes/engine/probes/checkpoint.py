@@ -804,7 +804,11 @@ def cr_mem_pr_set_mm_map(ctx: ProbeContext) -> Verdict:
         child.finish()
         ready.close()
         done.close()
-    evidence = {"map_size": size, "cmdline": cmdline.decode(errors="replace")}
+    # cmdline arguments are NUL-separated: show them as a list, not raw NULs.
+    evidence = {
+        "map_size": size,
+        "cmdline": cmdline.rstrip(b"\0").decode(errors="replace").split("\0"),
+    }
     if size != ctypes.sizeof(PrctlMmMap) or cmdline != wanted + b"\0":
         return failed(
             f"PR_SET_MM_MAP_SIZE {size} (want {ctypes.sizeof(PrctlMmMap)}); "
