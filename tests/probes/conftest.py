@@ -128,7 +128,8 @@ def point_central_app_at(url: str) -> None:
     """Make this (web side) process send its dispatches to ``url``."""
     from roadmap.celery import app
 
-    app.conf.broker_url = url
+    # broker_write_url is derived from broker_url once, then kept: set all three.
+    app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
     # Drop the cached pools (not close: kombu keeps them per URL and reuses them).
     app._pool = None
     app.amqp._producer_pool = None
