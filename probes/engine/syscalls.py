@@ -111,6 +111,17 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
 
 
+class MountAttr(ctypes.Structure):
+    """struct mount_attr for mount_setattr(2) (MOUNT_ATTR_SIZE_VER0, 32 bytes)."""
+
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
 def _arg(value: object) -> object:
     if isinstance(value, int):
         return ctypes.c_long(value)

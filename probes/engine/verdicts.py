@@ -48,6 +48,12 @@ def skipped(detail: str, /, **evidence: Any) -> Verdict:
     return Verdict(Status.SKIPPED, detail, **evidence)
 
 
+def errno_name(err: OSError | int | None) -> str:
+    """ "EPERM" for an OSError or an errno number (the evidence's spelling)."""
+    code = err.errno if isinstance(err, OSError) else err
+    return errno.errorcode.get(code or 0, str(code))
+
+
 _UNSUPPORTED_ERRNOS = {errno.ENOSYS, errno.ENOTTY, errno.EOPNOTSUPP}
 _DISABLED_ERRNOS = {errno.ENOSPC, errno.EUSERS}
 _DENIED_ERRNOS = {errno.EPERM, errno.EACCES}
@@ -60,7 +66,7 @@ def verdict_from_oserror(err: OSError, what: str = "") -> Verdict:
     that introduces a feature, which only the probe knows (see ``introducing``).
     """
     code = err.errno or 0
-    name = errno.errorcode.get(code, str(code))
+    name = errno_name(code)
     where = f"{what}: " if what else ""
     if code in _UNSUPPORTED_ERRNOS:
         return unsupported(f"{where}the kernel answered {name}", errno=name)
@@ -81,7 +87,7 @@ def introducing(feature: str) -> Iterator[None]:
     except OSError as err:
         # ENODEV: mount() of a filesystem type the kernel does not have.
         if err.errno in (errno.EINVAL, errno.ENOENT, errno.ENODEV, *_UNSUPPORTED_ERRNOS):
-            name = errno.errorcode.get(err.errno or 0, "?")
+            name = errno_name(err)
             raise unsupported(
                 f"{feature} is not known to this kernel ({name})", errno=name
             ) from err

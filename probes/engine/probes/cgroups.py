@@ -39,6 +39,7 @@ from ..syscalls import CLONE_INTO_CGROUP, CLONE_NEWNS, make_mounts_private, sysc
 from ..verdicts import (
     Verdict,
     disabled,
+    errno_name,
     failed,
     introducing,
     passed,
@@ -70,10 +71,6 @@ def _layout(func: ProbeFunc) -> ProbeFunc:
             raise unsupported(str(err)) from err
 
     return wrapper
-
-
-def _errname(code: int | None) -> str:
-    return errno.errorcode.get(code or 0, str(code))
 
 
 def _park() -> NoReturn:
@@ -456,8 +453,8 @@ def clone_into_cgroup(ctx: ProbeContext) -> Verdict:
         except OSError as err:
             if err.errno in (errno.ENOSYS, errno.E2BIG, errno.EINVAL):
                 raise unsupported(
-                    f"clone3 with CLONE_INTO_CGROUP answered {_errname(err.errno)}",
-                    errno=_errname(err.errno),
+                    f"clone3 with CLONE_INTO_CGROUP answered {errno_name(err.errno)}",
+                    errno=errno_name(err.errno),
                 ) from err
             raise
         if pid == 0:  # pragma: no cover - child of a raw clone3: write and _exit only
@@ -696,7 +693,7 @@ def _affinity_child(group: str, outside: int) -> Callable[[], dict[str, Any]]:
             os.sched_setaffinity(0, {outside})
             escape = "allowed"
         except OSError as err:
-            escape = _errname(err.errno)
+            escape = errno_name(err.errno)
         return {"affinity": affinity, "escape": escape}
 
     return run
@@ -910,7 +907,7 @@ def _forker(group: str) -> Callable[[], dict[str, Any]]:
                 try:
                     pid = os.fork()
                 except OSError as err:
-                    refused = _errname(err.errno)
+                    refused = errno_name(err.errno)
                     break
                 if pid == 0:
                     _park()
@@ -1067,7 +1064,7 @@ def _open_devices() -> dict[str, str]:
             os.close(os.open(path, os.O_RDONLY))
             seen[path] = "ok"
         except OSError as err:
-            seen[path] = _errname(err.errno)
+            seen[path] = errno_name(err.errno)
     return seen
 
 
@@ -1245,7 +1242,7 @@ def _io_workload(ctx: ProbeContext) -> Iterator[tuple[str, str]]:
             os.close(os.open(data, os.O_RDONLY | os.O_DIRECT))
         except OSError as err:
             raise skipped(
-                f"the filesystem under {scratch} refuses O_DIRECT ({_errname(err.errno)})"
+                f"the filesystem under {scratch} refuses O_DIRECT ({errno_name(err.errno)})"
             ) from err
         yield data, disk
     finally:
@@ -1418,7 +1415,7 @@ def _huge_reserve(group: str, page: int) -> str:
         try:
             mmap.mmap(-1, 2 * page, flags=mmap.MAP_PRIVATE | MAP_HUGETLB).close()
         except OSError as err:
-            return _errname(err.errno)
+            return errno_name(err.errno)
         return "mapped"
 
     child = Child(run)

@@ -59,6 +59,7 @@ from ..verdicts import (
     Verdict,
     denied,
     disabled,
+    errno_name,
     failed,
     introducing,
     passed,
@@ -214,11 +215,6 @@ def ioctl(fd: int, request: int, arg: ctypes.Structure) -> int:
         err = ctypes.get_errno()
         raise OSError(err, f"ioctl {request:#x}: {os.strerror(err)}")
     return ret
-
-
-def errno_name(err: OSError | int) -> str:
-    code = err if isinstance(err, int) else (err.errno or 0)
-    return errno.errorcode.get(code, str(code))
 
 
 def read_text(path: str) -> str | None:

@@ -24,7 +24,7 @@ from ..catalogue import probe
 from ..context import ProbeContext
 from ..process import Child, Gate
 from ..syscalls import CLONE_NEWUSER, syscall, unshare
-from ..verdicts import Verdict, disabled, failed, introducing, passed, unsupported
+from ..verdicts import Verdict, disabled, errno_name, failed, introducing, passed, unsupported
 
 ITEM = "keyring-cross-userns"
 
@@ -91,10 +91,6 @@ def key_describe(key: int) -> str:
 
 def key_read(key: int) -> bytes:
     return _read_sized(KEYCTL_READ, key)
-
-
-def errno_name(err: OSError) -> str:
-    return errno.errorcode.get(err.errno or 0, str(err.errno))
 
 
 def listed_in_proc_keys(key: int) -> str | None:

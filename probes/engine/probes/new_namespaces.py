@@ -53,6 +53,7 @@ from ..syscalls import (
     MS_NOEXEC,
     MS_NOSUID,
     PR_SET_DUMPABLE,
+    MountAttr,
     libc,
     make_mounts_private,
     mount,
@@ -67,6 +68,7 @@ from ..verdicts import (
     Verdict,
     denied,
     disabled,
+    errno_name,
     failed,
     introducing,
     passed,
@@ -109,17 +111,6 @@ NOBODY = 65534  # the unprivileged uid/gid the "no root" user-namespace probes d
 HOLD_TIMEOUT = 5.0  # seconds a probe waits for one helper message
 
 
-class MountAttr(ctypes.Structure):
-    """struct mount_attr (MOUNT_ATTR_SIZE_VER0, 32 bytes)."""
-
-    _fields_ = [
-        ("attr_set", ctypes.c_uint64),
-        ("attr_clr", ctypes.c_uint64),
-        ("propagation", ctypes.c_uint64),
-        ("userns_fd", ctypes.c_uint64),
-    ]
-
-
 class Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
@@ -148,16 +139,12 @@ def _write(path: str, data: str) -> None:
         os.close(fd)
 
 
-def _errname(err: OSError) -> str:
-    return errno.errorcode.get(err.errno or 0, str(err.errno))
-
-
 def _expect_errno(call: Callable[[], Any]) -> str:
     """Run ``call`` where a failure is the expected outcome: its errno name, or "ok"."""
     try:
         call()
     except OSError as err:
-        return _errname(err)
+        return errno_name(err)
     return "ok"
 
 
@@ -301,7 +288,7 @@ def _userns_policy() -> dict[str, str]:
 
 def _userns_failure(err: OSError, what: str) -> Verdict:
     """Classify a failed user-namespace creation (catalogue section 1)."""
-    name = _errname(err)
+    name = errno_name(err)
     policy = _userns_policy()
     if err.errno == errno.EINVAL:
         return unsupported(f"{what}: EINVAL, user namespaces are not built in", errno=name)
@@ -448,8 +435,8 @@ def _mount_devpts(target: str) -> None:
     except OSError as err:
         if err.errno in (errno.EINVAL, errno.ENODEV):
             raise unsupported(
-                f"mounting a new devpts instance: {_errname(err)}",
-                errno=_errname(err),
+                f"mounting a new devpts instance: {errno_name(err)}",
+                errno=errno_name(err),
                 options=options,
             ) from err
         raise verdict_from_oserror(err, "mount devpts") from err
@@ -545,8 +532,8 @@ def devpts_tiocgptpeer(ctx: ProbeContext) -> Verdict:
         except OSError as err:
             if err.errno in (errno.EINVAL, errno.ENOTTY):
                 raise unsupported(
-                    f"TIOCGPTPEER is not known to this kernel ({_errname(err)})",
-                    errno=_errname(err),
+                    f"TIOCGPTPEER is not known to this kernel ({errno_name(err)})",
+                    errno=errno_name(err),
                 ) from err
             raise
         rdev = os.fstat(slave).st_rdev
@@ -964,8 +951,8 @@ def user_idmapped_mount(ctx: ProbeContext) -> Verdict:
             except OSError as err:
                 if err.errno in (errno.EINVAL, errno.ENOSYS):
                     raise unsupported(
-                        f"mount_setattr(MOUNT_ATTR_IDMAP) on {fstype}: {_errname(err)}",
-                        errno=_errname(err),
+                        f"mount_setattr(MOUNT_ATTR_IDMAP) on {fstype}: {errno_name(err)}",
+                        errno=errno_name(err),
                         fstype=fstype,
                     ) from err
                 raise verdict_from_oserror(err, "mount_setattr(MOUNT_ATTR_IDMAP)") from err

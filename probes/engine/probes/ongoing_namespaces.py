@@ -47,6 +47,7 @@ from ..syscalls import (
     MS_REMOUNT,
     MS_SHARED,
     MS_SLAVE,
+    MountAttr,
     make_mounts_private,
     mount,
     sethostname,
@@ -58,6 +59,7 @@ from ..verdicts import (
     Verdict,
     denied,
     disabled,
+    errno_name,
     failed,
     introducing,
     passed,
@@ -97,22 +99,7 @@ OPEN_TREE_CLOEXEC = os.O_CLOEXEC
 MOUNT_ATTR_RDONLY = 0x1
 
 
-class MountAttr(ctypes.Structure):
-    """struct mount_attr (MOUNT_ATTR_SIZE_VER0 = 32 bytes)."""
-
-    _fields_ = [
-        ("attr_set", ctypes.c_uint64),
-        ("attr_clr", ctypes.c_uint64),
-        ("propagation", ctypes.c_uint64),
-        ("userns_fd", ctypes.c_uint64),
-    ]
-
-
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _errname(err: OSError) -> str:
-    return errno.errorcode.get(err.errno or 0, str(err.errno))
 
 
 def _need_ns(*kinds: str) -> None:
@@ -204,7 +191,7 @@ def _try_create(path: str) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     except OSError as err:
-        return _errname(err)
+        return errno_name(err)
     os.close(fd)
     return "ok"
 
@@ -478,7 +465,7 @@ def pid_nesting_limit(ctx: ProbeContext) -> Verdict:
             try:
                 unshare(CLONE_NEWPID)
             except OSError as err:
-                return {"level": level, "stopped": _errname(err)}
+                return {"level": level, "stopped": errno_name(err)}
             pid = os.fork()
             if pid:
                 os.waitpid(pid, 0)
@@ -489,7 +476,7 @@ def pid_nesting_limit(ctx: ProbeContext) -> Verdict:
             unshare(CLONE_NEWPID)
             extra = "ok"
         except OSError as err:
-            extra = _errname(err)
+            extra = errno_name(err)
         return {"level": level, "nspid_entries": len(entries or []), "extra": extra}
 
     child = Child(chain)
@@ -637,7 +624,7 @@ def net_port_isolation(ctx: ProbeContext) -> Verdict:
                 socket.create_connection(("127.0.0.1", port_q), timeout=_WAIT).close()
                 other = "connected"
             except OSError as err:
-                other = _errname(err)
+                other = errno_name(err)
             return {"echo": echoed, "connect_q": other}
 
         child = Child(inside)
