@@ -6,6 +6,7 @@ ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL (Redis); then
 ``manage.py check --deploy`` is clean.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,6 +35,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "roadmap",
     "probes",
 ]
@@ -72,6 +77,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'r
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate limits count in the cache: production shares one (CACHE_URL=redis://...) across
+# gunicorn workers; the default is per process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -112,6 +121,52 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# The JSON API (/api/v1/): one error format, tokens for scripts (django-rest-knox stores
+# only their SHA-512 digest), the session for the browser (CSRF on), throttled writes.
+API_ANONYMOUS_READ = env.bool("API_ANONYMOUS_READ", default=True)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "roadmap.api.authentication.TokenAuthentication",  # first: a refusal is a 401
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["roadmap.api.permissions.ReadOpenWriteAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["roadmap.api.throttles.WriteRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "write": env.str("API_WRITE_RATE", default="120/min"),
+        "import": env.str("API_IMPORT_RATE", default="60/min"),
+        "login": env.str("LOGIN_FAILURE_RATE", default="10/min"),  # failed sign-ins only
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "roadmap.api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "roadmap.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "roadmap.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_DAYS", default=365)),
+    "AUTO_REFRESH": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Containers Roadmap API",
+    "DESCRIPTION": "The roadmap, its claims, and what real kernels do. Errors share one shape: "
+    '{"error": {"code", "message", "fields"}}.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "roadmap.models.ItemStatus",
+        "ResultStatusEnum": "probes.models.STATUS_CHOICES",
+        "RunStateEnum": "probes.models.RunState",
+        "HostStateEnum": "probes.models.HostState",
+    },
+}
 
 # Celery: JSON only. Without CELERY_BROKER_URL an embedded filesystem broker
 # under var/ needs no server (one machine only); production and CI use Redis.

@@ -5,11 +5,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
+from .api import pages as api_pages
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", api_pages.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/tokens/", api_pages.tokens, name="api-tokens"),
+    path("accounts/tokens/<str:digest>/revoke/", api_pages.token_revoke, name="api-token-revoke"),
+    path("api/v1/", include("roadmap.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("probes.urls")),
 ]
+
+# Unknown URLs under /api/ answer in the API's error format; pages keep Django's.
+handler404 = "roadmap.api.errors.not_found"

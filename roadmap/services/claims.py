@@ -58,8 +58,8 @@ def claim_create(
     role: str,
     note: str = "",
 ) -> Claim:
+    _check_access(user, stakeholder)  # who may act comes before what they asked
     role = _check_role(role)
-    _check_access(user, stakeholder)
     if stakeholder.state != StakeholderState.ACCEPTED:
         raise NotAllowed(f"{stakeholder.name} is not accepted yet")
     try:
@@ -77,8 +77,8 @@ def claim_create(
 
 
 def claim_change_role(user: AbstractBaseUser, claim: Claim, role: str) -> Claim:
-    role = _check_role(role)
     _check_access(user, claim.stakeholder)
+    role = _check_role(role)
     with transaction.atomic():
         old = claim.role
         changed = Claim.objects.filter(pk=claim.pk, released_at__isnull=True).update(role=role)

@@ -1,0 +1,1 @@
+"""The JSON API's probe side: the catalogue, hosts, kernels, runs, results, offline imports."""
