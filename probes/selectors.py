@@ -1,0 +1,210 @@
+"""The probes app's read side: the feature matrix, regressions and evidence summaries.
+
+Everything here reads the latest-result index (never the result history) in
+a fixed number of queries — kernels, probes, latest results — and folds the
+rows in Python: a 200-kernel x 80-probe matrix is 16,000 small tuples.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from probes.engine.results import Status
+
+from .models import Kernel, LatestResult, Probe
+
+PARTIAL = "partial"  # hosts on one kernel disagree (as caniuse marks partial support)
+# A newer kernel regresses when a feature that passed on an older one fails there.
+REGRESSED_STATUSES = frozenset({Status.FAIL.value, Status.UNSUPPORTED.value})
+
+
+@dataclass
+class Cell:
+    """One probe on one kernel, over every host that ran it there."""
+
+    status: str  # a Status value, or PARTIAL
+    split: dict[str, int]  # status -> number of hosts
+    hosts: int
+    regressed: bool = False  # passed here before on some host, or on an older kernel
+
+    def to_json(self) -> dict:
+        return {
+            "status": self.status,
+            "split": self.split,
+            "hosts": self.hosts,
+            "regressed": self.regressed,
+        }
+
+
+@dataclass
+class Row:
+    probe: Probe
+    cells: dict[int, Cell]  # kernel id -> cell
+    since: Kernel | None  # first kernel (by version) whose cell passes
+    regressed_on: list[Kernel] = field(default_factory=list)
+
+
+@dataclass
+class Matrix:
+    kernels: list[Kernel]
+    rows: list[Row]
+
+    def cell(self, row: Row, kernel: Kernel) -> Cell | None:
+        return row.cells.get(kernel.pk)
+
+
+def kernels_ordered(
+    *, min_version: str | None = None, max_version: str | None = None
+) -> QuerySet[Kernel]:
+    """Kernels by version; bounds are release strings ("5.6", "6.18.44-fc")."""
+    from .models import version_key
+
+    kernels = Kernel.objects.order_by("version_key", "release")
+    if min_version:
+        kernels = kernels.filter(version_key__gte=version_key(min_version))
+    if max_version:
+        kernels = kernels.filter(version_key__lte=version_key(max_version))
+    return kernels
+
+
+def feature_matrix(
+    *,
+    area: str | None = None,
+    item: str | None = None,
+    status: str | None = None,
+    host: str | None = None,
+    min_version: str | None = None,
+    max_version: str | None = None,
+    probe_ids: list[str] | None = None,
+) -> Matrix:
+    """Probes (rows, catalogue order) x kernels seen (columns, by version). Three queries.
+
+    ``status`` keeps the rows with at least one cell of that status (or PARTIAL);
+    ``host`` counts only that host's results.
+    """
+    kernels = list(kernels_ordered(min_version=min_version, max_version=max_version))
+    probes = Probe.objects.filter(in_catalogue=True).select_related("area", "item")
+    if area:
+        probes = probes.filter(area__slug=area)
+    if item:
+        probes = probes.filter(item__slug=item)
+    if probe_ids is not None:
+        probes = probes.filter(pk__in=probe_ids)
+    probes = list(probes.order_by("position"))
+    latest = LatestResult.objects.filter(
+        kernel_id__in=[k.pk for k in kernels], probe_id__in=[p.pk for p in probes]
+    )
+    if host:
+        latest = latest.filter(host__name=host)
+    statuses: dict[tuple[str, int], list[tuple[str, bool]]] = defaultdict(list)
+    for probe_id, kernel_id, state, ever_passed in latest.values_list(
+        "probe_id", "kernel_id", "status", "ever_passed"
+    ):
+        statuses[(probe_id, kernel_id)].append((state, ever_passed))
+
+    rows = []
+    for probe in probes:
+        row = Row(probe=probe, cells={}, since=None)
+        passed_before = False
+        for kernel in kernels:  # oldest first
+            found = statuses.get((probe.pk, kernel.pk))
+            if not found:
+                continue
+            split = Counter(s for s, _ in found)
+            cell = Cell(
+                status=next(iter(split)) if len(split) == 1 else PARTIAL,
+                split=dict(split),
+                hosts=len(found),
+            )
+            same_host_regression = any(ever and s != Status.PASS for s, ever in found)
+            newer_kernel_regression = passed_before and any(s in REGRESSED_STATUSES for s in split)
+            cell.regressed = same_host_regression or newer_kernel_regression
+            if cell.regressed:
+                row.regressed_on.append(kernel)
+            if Status.PASS.value in split:
+                passed_before = True
+                row.since = row.since or kernel
+            row.cells[kernel.pk] = cell
+        rows.append(row)
+    if status:
+        rows = [r for r in rows if any(c.status == status for c in r.cells.values())]
+    return Matrix(kernels=kernels, rows=rows)
+
+
+@dataclass
+class Evidence:
+    """What the kernels say about one roadmap item: "passes on 3 of 4 kernels, since 5.6"."""
+
+    kernels_passing: int
+    kernels_seen: int
+    since: str | None
+    regressed_on: list[str]
+
+    @property
+    def summary(self) -> str:
+        if not self.kernels_seen:
+            return "no evidence yet"
+        text = f"passes on {self.kernels_passing} of {self.kernels_seen} kernels"
+        if self.since:
+            text += f", since {self.since}"
+        if self.regressed_on:
+            text += f"; regressed on {', '.join(self.regressed_on)}"
+        return text
+
+
+def evidence_by_item(matrix: Matrix) -> dict[int, Evidence]:
+    """Per roadmap item: a kernel passes when every probe of the item seen there passes."""
+    by_item: dict[int, list[Row]] = defaultdict(list)
+    for row in matrix.rows:
+        if row.probe.item_id is not None:
+            by_item[row.probe.item_id].append(row)
+    evidence = {}
+    for item_id, rows in by_item.items():
+        seen = passing = 0
+        since = None
+        regressed: list[str] = []
+        for kernel in matrix.kernels:
+            cells = [r.cells[kernel.pk] for r in rows if kernel.pk in r.cells]
+            if not cells:
+                continue
+            seen += 1
+            if all(c.status == Status.PASS for c in cells):
+                passing += 1
+                since = since or kernel.release
+            if any(c.regressed for c in cells):
+                regressed.append(kernel.release)
+        evidence[item_id] = Evidence(passing, seen, since, regressed)
+    return evidence
+
+
+@dataclass
+class Comparison:
+    """Two kernels side by side: what changed between ``old`` and ``new``."""
+
+    old: Kernel
+    new: Kernel
+    regressed: list[Probe]  # passed on old, not on new
+    fixed: list[Probe]  # not passing on old, passes on new
+    new_probes: list[Probe]  # seen on new only
+    still_failing: list[Probe]  # fail on both
+
+
+def kernels_compare(old: Kernel, new: Kernel) -> Comparison:
+    matrix = feature_matrix()
+    result = Comparison(old, new, [], [], [], [])
+    for row in matrix.rows:
+        a, b = row.cells.get(old.pk), row.cells.get(new.pk)
+        if b is None:
+            continue
+        if a is None:
+            result.new_probes.append(row.probe)
+        elif a.status == Status.PASS and b.status != Status.PASS:
+            result.regressed.append(row.probe)
+        elif a.status != Status.PASS and b.status == Status.PASS:
+            result.fixed.append(row.probe)
+        elif a.status == Status.FAIL and b.status == Status.FAIL:
+            result.still_failing.append(row.probe)
+    return result
