@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 
-from .models import Area, Claim, RoadmapItem
+from .models import ActivityEvent, Area, Claim, Membership, RoadmapItem, Stakeholder
 
 
 @dataclass
@@ -50,3 +51,35 @@ def roadmap_tree() -> list[AreaRows]:
     for root in children.get(None, []):
         walk(root, 0)
     return [AreaRows(area, by_area.get(area.pk, [])) for area in Area.objects.order_by("position")]
+
+
+def item_page(slug: str) -> RoadmapItem:
+    """One item with its area, parent, children, active claims and recent history."""
+    return get_object_or_404(
+        RoadmapItem.objects.select_related("area", "parent").prefetch_related(
+            "children",
+            Prefetch("claims", queryset=active_claims(), to_attr="active_claims"),
+            Prefetch(
+                "events",
+                queryset=ActivityEvent.objects.select_related("actor", "stakeholder")[:50],
+                to_attr="recent_events",
+            ),
+        ),
+        slug=slug,
+    )
+
+
+def stakeholder_page(slug: str) -> Stakeholder:
+    """A stakeholder with its members and active claims in roadmap order."""
+    claims = (
+        active_claims()
+        .select_related("item", "item__area")
+        .order_by("item__area__position", "item__position")
+    )
+    return get_object_or_404(
+        Stakeholder.objects.prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.select_related("user")),
+            Prefetch("claims", queryset=claims, to_attr="active_claims"),
+        ),
+        slug=slug,
+    )

@@ -1,9 +1,25 @@
 """Roadmap pages: thin views over selectors and services."""
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from probes import selectors as evidence
 
 from . import access, selectors
+from .forms import ClaimForm, RoleForm
+from .models import Claim, RoadmapItem
+from .services import claims
+
+# A refused claim action answers with the item page and the status that says why.
+_STATUS = {
+    claims.AlreadyClaimed: 409,
+    claims.NotActive: 409,
+    claims.InvalidRole: 400,
+}
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -11,4 +27,93 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "roadmap/home.html",
         {"tree": selectors.roadmap_tree(), "acting_for": access.stakeholders_for(request.user)},
+    )
+
+
+def item_detail(
+    request: HttpRequest, slug: str, form: ClaimForm | None = None, status: int = 200
+) -> HttpResponse:
+    item = selectors.item_page(slug)
+    acting_for = access.stakeholders_for(request.user)
+    matrix = evidence.feature_matrix(item=slug)
+    context = {
+        "item": item,
+        "acting_for": acting_for,
+        "can_act": {
+            c.pk for c in item.active_claims if access.can_act_for(request.user, c.stakeholder)
+        },
+        "claim_form": form or ClaimForm(acting_for=acting_for),
+        "role_form": RoleForm(),
+        "matrix": matrix,
+        "evidence": evidence.evidence_by_item(matrix).get(item.pk),
+    }
+    return render(request, "roadmap/item_detail.html", context, status=status)
+
+
+def _refused(request: HttpRequest, slug: str, err: claims.ClaimError, form=None) -> HttpResponse:  # noqa: ANN001
+    if isinstance(err, claims.NotAllowed):
+        raise PermissionDenied(str(err))
+    messages.error(request, str(err))
+    return item_detail(request, slug, form=form, status=_STATUS.get(type(err), 400))
+
+
+@login_required
+@require_POST
+def claim_create(request: HttpRequest, slug: str) -> HttpResponse:
+    item = get_object_or_404(RoadmapItem, slug=slug)
+    acting_for = access.stakeholders_for(request.user)
+    form = ClaimForm(request.POST, acting_for=acting_for)
+    if not form.is_valid():
+        if not acting_for:
+            raise PermissionDenied("you act for no stakeholder")
+        return item_detail(request, slug, form=form, status=400)
+    try:
+        claims.claim_create(
+            request.user,
+            item,
+            form.cleaned_data["stakeholder"],
+            form.cleaned_data["role"],
+            form.cleaned_data["note"],
+        )
+    except claims.ClaimError as err:
+        return _refused(request, slug, err, form)
+    messages.success(request, f"{form.cleaned_data['stakeholder'].name} claimed {item.title}.")
+    return redirect("item_detail", slug=slug)
+
+
+@login_required
+@require_POST
+def claim_role(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = get_object_or_404(Claim.objects.select_related("item", "stakeholder"), pk=pk)
+    form = RoleForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise claims.InvalidRole("choose one of lead, contributor, reviewer, interested")
+        claims.claim_change_role(request.user, claim, form.cleaned_data["role"])
+    except claims.ClaimError as err:
+        return _refused(request, claim.item.slug, err)
+    messages.success(request, f"{claim.stakeholder.name} is now {claim.get_role_display()}.")
+    return redirect("item_detail", slug=claim.item.slug)
+
+
+@login_required
+@require_POST
+def claim_release(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = get_object_or_404(Claim.objects.select_related("item", "stakeholder"), pk=pk)
+    try:
+        claims.claim_release(request.user, claim)
+    except claims.ClaimError as err:
+        return _refused(request, claim.item.slug, err)
+    messages.success(request, f"{claim.stakeholder.name} released {claim.item.title}.")
+    return redirect("item_detail", slug=claim.item.slug)
+
+
+def stakeholder_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    return render(
+        request,
+        "roadmap/stakeholder_detail.html",
+        {
+            "stakeholder": selectors.stakeholder_page(slug),
+            "acting_for": access.stakeholders_for(request.user),
+        },
     )

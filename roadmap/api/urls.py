@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from probes.api import urls as probe_urls
 
-from . import views
+from . import report, views
 
 app_name = "api"
 
@@ -28,6 +28,7 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
         name="redoc",
     ),
+    path("report/", report.ReportView.as_view(), name="report"),
     *probe_urls.urlpatterns,
     *router.urls,
 ]

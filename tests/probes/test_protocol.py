@@ -36,6 +36,11 @@ def test_it_refuses_another_hosts_name_on_a_signed_envelope():
         protocol.open_(envelope, SECRET, protocol.AGENT_KINDS)
 
 
+def test_it_refuses_a_non_ascii_signature_without_crashing():
+    with pytest.raises(protocol.BadEnvelope, match="bad signature"):
+        protocol.open_(sealed(sig="é" * 64), SECRET, protocol.AGENT_KINDS)
+
+
 def test_it_refuses_the_wrong_secret():
     with pytest.raises(protocol.BadEnvelope, match="bad signature"):
         protocol.open_(sealed(), "other-secret", protocol.AGENT_KINDS)
