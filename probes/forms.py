@@ -4,6 +4,11 @@ import json
 
 from django import forms
 
+from probes.engine.results import Status
+from roadmap.models import Area
+
+from .selectors import PARTIAL
+
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
@@ -18,3 +23,20 @@ class ImportForm(forms.Form):
             return json.loads(upload.read().decode())
         except (UnicodeDecodeError, ValueError) as err:
             raise forms.ValidationError(f"The file is not JSON: {err}") from None
+
+
+class MatrixFilterForm(forms.Form):
+    area = forms.ModelChoiceField(
+        queryset=Area.objects.order_by("position"), to_field_name="slug", required=False
+    )
+    status = forms.ChoiceField(
+        choices=[("", "any status"), *[(s.value, s.label) for s in Status], (PARTIAL, "Partial")],
+        required=False,
+    )
+    min_version = forms.CharField(required=False, max_length=40, label="From kernel")
+    max_version = forms.CharField(required=False, max_length=40, label="To kernel")
+    host = forms.CharField(required=False, max_length=63)
+
+    def clean_area(self) -> str | None:
+        area = self.cleaned_data.get("area")
+        return area.slug if area else None

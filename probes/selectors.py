@@ -11,10 +11,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
 from probes.engine.results import Status
 
-from .models import Kernel, LatestResult, Probe
+from .models import Kernel, LatestResult, Probe, ProbeResult
 
 PARTIAL = "partial"  # hosts on one kernel disagree (as caniuse marks partial support)
 # A newer kernel regresses when a feature that passed on an older one fails there.
@@ -208,3 +209,28 @@ def kernels_compare(old: Kernel, new: Kernel) -> Comparison:
         elif a.status == Status.FAIL and b.status == Status.FAIL:
             result.still_failing.append(row.probe)
     return result
+
+
+@dataclass
+class CellDetail:
+    probe: Probe
+    kernel: Kernel
+    latest: list[LatestResult]  # one per host, with its result
+    history: list[ProbeResult]  # newest first
+
+
+def cell_detail(probe_id: str, release: str, history: int = 50) -> CellDetail:
+    """What stands behind one matrix cell: each host's latest result and the history."""
+    probe = get_object_or_404(Probe.objects.select_related("area", "item"), pk=probe_id)
+    kernel = get_object_or_404(Kernel, release=release)
+    latest = list(
+        LatestResult.objects.filter(probe=probe, kernel=kernel)
+        .select_related("host", "result", "result__run")
+        .order_by("host__name")
+    )
+    past = list(
+        ProbeResult.objects.filter(probe=probe, kernel=kernel)
+        .select_related("host", "run")
+        .order_by("-observed_at", "-id")[:history]
+    )
+    return CellDetail(probe, kernel, latest, past)

@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from roadmap import access
 
-from .forms import ImportForm
-from .models import Host
+from . import selectors
+from .forms import ImportForm, MatrixFilterForm
+from .models import Host, Kernel
 from .services.ingest import Rejected, results_import
 
 
@@ -44,3 +45,29 @@ def host_import(request: HttpRequest, name: str) -> HttpResponse:
                     return redirect("host_import", name=host.name)
         status = 400
     return render(request, "probes/host_import.html", {"host": host, "form": form}, status=status)
+
+
+def matrix(request: HttpRequest) -> HttpResponse:
+    """Probes by area and item against every kernel seen, oldest to newest."""
+    form = MatrixFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    grid = selectors.feature_matrix(**{k: v for k, v in filters.items() if v})
+    status = 200 if not form.errors else 400
+    return render(request, "probes/matrix.html", {"matrix": grid, "form": form}, status=status)
+
+
+def matrix_cell(request: HttpRequest, probe_id: str, release: str) -> HttpResponse:
+    detail = selectors.cell_detail(probe_id, release)
+    return render(request, "probes/matrix_cell.html", {"detail": detail})
+
+
+def kernels_compare(request: HttpRequest) -> HttpResponse:
+    kernels = list(selectors.kernels_ordered())
+    old = Kernel.objects.filter(release=request.GET.get("old")).first()
+    new = Kernel.objects.filter(release=request.GET.get("new")).first()
+    comparison = selectors.kernels_compare(old, new) if old and new else None
+    return render(
+        request,
+        "probes/compare.html",
+        {"kernels": kernels, "old": old, "new": new, "comparison": comparison},
+    )
