@@ -40,3 +40,26 @@ class MatrixFilterForm(forms.Form):
     def clean_area(self) -> str | None:
         area = self.cleaned_data.get("area")
         return area.slug if area else None
+
+
+class RunForm(forms.Form):
+    only = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Probes",
+        help_text="Globs separated by spaces, e.g. ns.* cg.pids.*; empty for every probe.",
+    )
+    intrusive = forms.BooleanField(required=False, label="Include intrusive probes")
+
+    def __init__(self, *args, host, **kwargs) -> None:  # noqa: ANN001,ANN002,ANN003
+        super().__init__(*args, **kwargs)
+        if not host.allow_intrusive:
+            del self.fields["intrusive"]
+
+    def clean_only(self) -> list[str]:
+        return self.cleaned_data["only"].split()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data.setdefault("intrusive", False)
+        return data

@@ -1,22 +1,96 @@
 """Probes pages: thin views over the services (the full pages come with the web issue)."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from roadmap import access
 
 from . import selectors
-from .forms import ImportForm, MatrixFilterForm
-from .models import Host, Kernel
+from .forms import ImportForm, MatrixFilterForm, RunForm
+from .models import FINAL_RUN_STATES, Host, Kernel, ProbeRun, RunTrigger
 from .services.ingest import Rejected, results_import
+from .services.runs import RunError, run_cancel, run_dispatch
 
 
 def host_list(request: HttpRequest) -> HttpResponse:
     hosts = Host.objects.select_related("kernel").order_by("name")
     return render(request, "probes/host_list.html", {"hosts": hosts})
+
+
+def host_detail(request: HttpRequest, name: str) -> HttpResponse:
+    host = get_object_or_404(Host.objects.select_related("kernel"), name=name)
+    runs = ProbeRun.objects.filter(host=host).select_related("kernel")[:20]
+    return render(
+        request,
+        "probes/host_detail.html",
+        {"host": host, "runs": runs, "form": RunForm(host=host), "online": host_online(host)},
+    )
+
+
+def host_online(host: Host) -> bool:
+    silent = timedelta(seconds=settings.HOST_SILENT_SECONDS)
+    return host.last_seen_at is not None and timezone.now() - host.last_seen_at < silent
+
+
+@login_required
+@require_POST
+def run_start(request: HttpRequest, name: str) -> HttpResponse:
+    if not access.is_maintainer(request.user):
+        raise PermissionDenied("only maintainers start runs")
+    host = get_object_or_404(Host, name=name)
+    form = RunForm(request.POST, host=host)
+    if form.is_valid():
+        try:
+            run = run_dispatch(
+                host,
+                only=form.cleaned_data["only"],
+                intrusive=form.cleaned_data["intrusive"],
+                trigger=RunTrigger.MANUAL,
+                user=request.user,
+            )
+        except RunError as err:
+            form.add_error(None, str(err))
+        else:
+            return redirect("run_detail", pk=run.pk)
+    runs = ProbeRun.objects.filter(host=host).select_related("kernel")[:20]
+    context = {"host": host, "runs": runs, "form": form, "online": host_online(host)}
+    return render(request, "probes/host_detail.html", context, status=400)
+
+
+def _run_context(pk: int) -> dict:
+    run = get_object_or_404(ProbeRun.objects.select_related("host", "kernel"), pk=pk)
+    results = run.results.select_related("probe").order_by("probe__position")
+    return {"run": run, "results": results, "final": run.state in FINAL_RUN_STATES}
+
+
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "probes/run_detail.html", _run_context(pk))
+
+
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The part of the run page that fills in live (polled by the page's script)."""
+    return render(request, "probes/_run_progress.html", _run_context(pk))
+
+
+@login_required
+@require_POST
+def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not access.is_maintainer(request.user):
+        raise PermissionDenied("only maintainers cancel runs")
+    run = get_object_or_404(ProbeRun, pk=pk)
+    try:
+        run_cancel(run, request.user)
+    except RunError as err:
+        messages.error(request, str(err))
+    return redirect("run_detail", pk=pk)
 
 
 @login_required
