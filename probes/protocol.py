@@ -135,8 +135,10 @@ def open_(
     unsigned = {k: v for k, v in envelope.items() if k != "sig"}
     sig = envelope["sig"]
     # compare_digest refuses non-ASCII text with a TypeError: such a signature is just bad.
-    if not isinstance(sig, str) or not sig.isascii() or not hmac.compare_digest(
-        _mac(secret, unsigned), sig
+    if (
+        not isinstance(sig, str)
+        or not sig.isascii()
+        or not hmac.compare_digest(_mac(secret, unsigned), sig)
     ):
         raise BadEnvelope("bad signature")
     if envelope["kind"] not in kinds:

@@ -18,4 +18,6 @@ router.register("results", views.ResultViewSet, basename="result")
 # one API root; only the routes that are not collections are listed here.
 urlpatterns = [
     path("imports/", views.ImportView.as_view(), name="import"),
+    path("matrix/", views.MatrixView.as_view(), name="matrix"),
+    path("regressions/", views.RegressionView.as_view(), name="regressions"),
 ]
