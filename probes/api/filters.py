@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 
 from probes.models import STATUS_CHOICES, ProbeResult, ProbeRun, RunState, RunTrigger
+
+
+class IdFilter(django_filters.Filter):
+    """A database id: a whole number in BIGINT range (anything else is a 400, never a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002,ANN003
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class RunFilter(django_filters.FilterSet):
@@ -22,7 +34,7 @@ class ResultFilter(django_filters.FilterSet):
     kernel = django_filters.CharFilter(field_name="kernel__release", help_text="Kernel release.")
     host = django_filters.CharFilter(field_name="host__name", help_text="Host name.")
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES)
-    run = django_filters.NumberFilter(field_name="run_id")
+    run = IdFilter(field_name="run_id", help_text="Run id.")
     observed_after = django_filters.IsoDateTimeFilter(
         field_name="observed_at", lookup_expr="gte", help_text="ISO 8601, inclusive."
     )

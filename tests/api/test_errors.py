@@ -165,3 +165,10 @@ def test_it_answers_odd_authorization_headers_without_a_server_error(api, seeded
     else:
         assert error_of(response, status)["code"] == "authentication_failed"
         assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("value", ["-1.79e308", "1e30", "abc", "0", str(2**64)])
+def test_it_answers_400_for_a_run_id_out_of_range(api, seeded, value):  # noqa: ANN001
+    response = api.get("/api/v1/results/", {"run": value})
+    assert response.status_code == 400
+    assert "run" in response.json()["error"]["fields"]
