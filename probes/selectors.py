@@ -7,10 +7,10 @@ rows in Python: a 200-kernel x 80-probe matrix is 16,000 small tuples.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from probes.engine.results import Status
@@ -100,29 +100,34 @@ def feature_matrix(
     )
     if host:
         latest = latest.filter(host__name=host)
-    statuses: dict[tuple[str, int], list[tuple[str, bool]]] = defaultdict(list)
-    for probe_id, kernel_id, state, ever_passed in latest.values_list(
-        "probe_id", "kernel_id", "status", "ever_passed"
-    ):
-        statuses[(probe_id, kernel_id)].append((state, ever_passed))
+    # Folded in the database: one row per (probe, kernel, status) with its host count
+    # and how many of those hosts passed there before (a same-host regression).
+    groups = latest.values("probe_id", "kernel_id", "status").annotate(
+        hosts=Count("id"), passed_before=Count("id", filter=Q(ever_passed=True))
+    )
+    split_of: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
+    same_host_regressed: set[tuple[str, int]] = set()
+    for group in groups.order_by():
+        key = (group["probe_id"], group["kernel_id"])
+        split_of[key][group["status"]] = group["hosts"]
+        if group["passed_before"] and group["status"] != Status.PASS:
+            same_host_regressed.add(key)
 
     rows = []
     for probe in probes:
         row = Row(probe=probe, cells={}, since=None)
         passed_before = False
         for kernel in kernels:  # oldest first
-            found = statuses.get((probe.pk, kernel.pk))
-            if not found:
+            split = split_of.get((probe.pk, kernel.pk))
+            if not split:
                 continue
-            split = Counter(s for s, _ in found)
             cell = Cell(
                 status=next(iter(split)) if len(split) == 1 else PARTIAL,
-                split=dict(split),
-                hosts=len(found),
+                split=split,
+                hosts=sum(split.values()),
             )
-            same_host_regression = any(ever and s != Status.PASS for s, ever in found)
             newer_kernel_regression = passed_before and any(s in REGRESSED_STATUSES for s in split)
-            cell.regressed = same_host_regression or newer_kernel_regression
+            cell.regressed = (probe.pk, kernel.pk) in same_host_regressed or newer_kernel_regression
             if cell.regressed:
                 row.regressed_on.append(kernel)
             if Status.PASS.value in split:
