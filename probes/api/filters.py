@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 
 from probes.models import STATUS_CHOICES, ProbeResult, ProbeRun, RunState, RunTrigger
 
@@ -17,6 +20,22 @@ class IdFilter(django_filters.Filter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(*args, **kwargs)
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """ISO 8601, converted to UTC here: a time whose UTC value falls outside the years
+    the database holds is a field error, not a 500."""
+
+    def to_python(self, value: object) -> datetime | None:
+        try:
+            parsed = super().to_python(value)
+            return parsed.astimezone(UTC) if parsed else parsed
+        except OverflowError:
+            raise ValidationError("This time is out of range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class RunFilter(django_filters.FilterSet):
@@ -35,10 +54,10 @@ class ResultFilter(django_filters.FilterSet):
     host = django_filters.CharFilter(field_name="host__name", help_text="Host name.")
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES)
     run = IdFilter(field_name="run_id", help_text="Run id.")
-    observed_after = django_filters.IsoDateTimeFilter(
+    observed_after = UtcDateTimeFilter(
         field_name="observed_at", lookup_expr="gte", help_text="ISO 8601, inclusive."
     )
-    observed_before = django_filters.IsoDateTimeFilter(
+    observed_before = UtcDateTimeFilter(
         field_name="observed_at", lookup_expr="lt", help_text="ISO 8601, exclusive."
     )
 

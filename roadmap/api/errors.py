@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -65,6 +66,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(error_body("run_refused", str(exc)), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Rejected):
         return Response(error_body("rejected", str(exc)), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        # The database refused a value (a NUL character, a number out of range): bad input.
+        message = "a value in the request cannot be stored or looked up"
+        return Response(error_body("invalid", message), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -172,3 +172,44 @@ def test_it_answers_400_for_a_run_id_out_of_range(api, seeded, value):  # noqa: 
     response = api.get("/api/v1/results/", {"run": value})
     assert response.status_code == 400
     assert "run" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"observed_after": "0001-01-01T00:00:00+05:00"},
+        {"observed_before": "9999-12-31T23:59:59-05:00"},
+    ],
+)
+def test_it_answers_400_for_times_the_database_cannot_hold(api, seeded, params):  # noqa: ANN001
+    response = api.get("/api/v1/results/", params)
+    assert response.status_code == 400, response.content
+    assert set(params) <= set(response.json()["error"]["fields"])
+
+
+@pytest.mark.parametrize("offset", ["-16:16", "+16:00", "+23:59"])
+def test_it_reads_any_iso_offset_as_the_utc_time_it_names(api, seeded, offset):  # noqa: ANN001
+    # PostgreSQL refuses offsets past 15:59; the filter hands it UTC instead.
+    response = api.get("/api/v1/results/", {"observed_after": f"2026-01-01T00:00:00{offset}"})
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/hosts/%00/", "/api/v1/items/%00/", "/api/v1/results/?probe=%00"]
+)
+def test_it_answers_400_for_a_nul_character_in_the_url(api, seeded, path):  # noqa: ANN001
+    response = api.get(path)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_it_answers_400_for_a_nul_character_in_a_body(seeded, maintainer):  # noqa: ANN001
+    api = client_for(maintainer)
+    for path, body in [
+        ("/api/v1/claims/", {"item": "\x00", "stakeholder": "ibm", "role": "lead"}),
+        ("/api/v1/runs/", {"host": "\x00lab"}),
+    ]:
+        response = api.post(path, body, format="json")
+        assert response.status_code in (400, 404), (path, response.content)
+        assert response.json()["error"]["code"]
+    assert not Claim.objects.exists()
