@@ -18,18 +18,16 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if (
-            "\x00" in request.path
-            or "\x00" in request.META.get("QUERY_STRING", "")
-            or any(
-                "\x00" in key or any("\x00" in v for v in values)
-                for key, values in request.GET.lists()
-            )
-        ):
+        fields = {
+            key.replace("\x00", "\\0"): ["This value holds a NUL character."]
+            for key, values in request.GET.lists()
+            if "\x00" in key or any("\x00" in v for v in values)
+        }
+        if fields or "\x00" in request.path:
             message = "The request holds a NUL character."
             if request.path.startswith("/api/"):
                 from roadmap.api.errors import error_body
 
-                return JsonResponse(error_body("invalid", message), status=400)
+                return JsonResponse(error_body("invalid", message, fields), status=400)
             return HttpResponseBadRequest(message)
         return self.get_response(request)

@@ -209,3 +209,31 @@ class ActivityEvent(models.Model):
 
     def delete(self, *args, **kwargs):  # noqa: ANN002,ANN003
         raise TypeError("activity events are append-only")
+
+
+class JoinRequest(models.Model):
+    """A user asks to act for a stakeholder; a maintainer decides (accepting adds a Membership)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="join_requests"
+    )
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.CASCADE, related_name="join_requests"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    accepted = models.BooleanField(null=True, blank=True, help_text="Empty until decided.")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Asking twice while the first request is open ends as one row.
+            models.UniqueConstraint(
+                fields=["user", "stakeholder"],
+                condition=Q(decided_at__isnull=True),
+                name="one_open_join_request_per_pair",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.stakeholder}"

@@ -83,3 +83,49 @@ def stakeholder_page(slug: str) -> Stakeholder:
         ),
         slug=slug,
     )
+
+
+def stakeholder_choices() -> list[tuple[str, str]]:
+    """Every stakeholder as (slug, name), by name: the "claimed by" filter. One query."""
+    return list(Stakeholder.objects.order_by("name").values_list("slug", "name"))
+
+
+def roadmap_tree_filter(
+    tree: list[AreaRows],
+    *,
+    area: str = "",
+    status: str = "",
+    claimed_by: str = "",
+    unclaimed: bool = False,
+) -> tuple[list[AreaRows], set[int]]:
+    """The rows of ``tree`` that match, with their ancestors kept as context. No queries.
+
+    An item matches when it has ``status``, holds an active claim by the stakeholder with
+    slug ``claimed_by``, and (with ``unclaimed``) holds no active claim; an empty criterion
+    matches everything. ``area`` keeps that area's section only. A matching item's parent
+    chain stays in the tree (at its usual depth), so a child is never shown without its
+    parent; those ancestors are context, not matches. Returns the filtered tree and the
+    primary keys of the matching items.
+    """
+    rows = {row.item.pk: row for group in tree for row in group.rows}
+
+    def matches(row: ItemRow) -> bool:
+        if status and row.item.status != status:
+            return False
+        if claimed_by and not any(c.stakeholder.slug == claimed_by for c in row.claims):
+            return False
+        return not (unclaimed and row.claims)
+
+    matched = {pk for pk, row in rows.items() if matches(row)}
+    shown = set(matched)
+    for pk in matched:
+        parent_id = rows[pk].item.parent_id
+        while parent_id is not None and parent_id not in shown and parent_id in rows:
+            shown.add(parent_id)
+            parent_id = rows[parent_id].item.parent_id
+    filtered = [
+        AreaRows(group.area, [row for row in group.rows if row.item.pk in shown])
+        for group in tree
+        if not area or group.area.slug == area
+    ]
+    return filtered, matched

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import proposal_views, report_views, views
 from .api import pages as api_pages
 
 urlpatterns = [
@@ -14,6 +14,30 @@ urlpatterns = [
     path("claims/<int:pk>/role/", views.claim_role, name="claim_role"),
     path("claims/<int:pk>/release/", views.claim_release, name="claim_release"),
     path("stakeholders/<slug:slug>/", views.stakeholder_detail, name="stakeholder_detail"),
+    path("report/", report_views.report_page, name="report"),
+    path("report.md", report_views.report_download, name="report_markdown"),
+    path("proposals/", proposal_views.proposals_page, name="proposals"),
+    path("proposals/items/", proposal_views.item_propose, name="item_propose"),
+    path("proposals/items/<slug:slug>/accept/", proposal_views.item_accept, name="item_accept"),
+    path("proposals/items/<slug:slug>/reject/", proposal_views.item_reject, name="item_reject"),
+    path("proposals/stakeholders/", proposal_views.stakeholder_propose, name="stakeholder_propose"),
+    path(
+        "proposals/stakeholders/<slug:slug>/accept/",
+        proposal_views.stakeholder_accept,
+        name="stakeholder_accept",
+    ),
+    path("proposals/joins/", proposal_views.join_request_create, name="join_request_create"),
+    path(
+        "proposals/joins/<int:pk>/accept/",
+        proposal_views.join_request_accept,
+        name="join_request_accept",
+    ),
+    path(
+        "proposals/joins/<int:pk>/reject/",
+        proposal_views.join_request_reject,
+        name="join_request_reject",
+    ),
+    path("activity/", proposal_views.activity, name="activity"),
     path("accounts/login/", api_pages.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/tokens/", api_pages.tokens, name="api-tokens"),

@@ -1,9 +1,10 @@
 """Roadmap pages: thin views over selectors and services."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,7 +12,7 @@ from probes import selectors as evidence
 
 from . import access, selectors
 from .forms import ClaimForm, RoleForm
-from .models import Claim, RoadmapItem
+from .models import Area, Claim, ItemStatus, RoadmapItem
 from .services import claims
 
 # A refused claim action answers with the item page and the status that says why.
@@ -22,12 +23,69 @@ _STATUS = {
 }
 
 
+class RoadmapFilterForm(forms.Form):
+    """The home page's GET filters; choices come from rows the page reads anyway."""
+
+    area = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "any status"), *ItemStatus.choices])
+    claimed_by = forms.ChoiceField(required=False, label="Claimed by")
+    unclaimed = forms.BooleanField(required=False, label="Unclaimed only")
+
+    def __init__(
+        self, data: QueryDict, areas: list[Area], stakeholders: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(data)
+        self.fields["area"].choices = [("", "every area"), *((a.slug, a.title) for a in areas)]
+        self.fields["claimed_by"].choices = [("", "anyone or no one"), *stakeholders]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("claimed_by") and data.get("unclaimed"):
+            raise forms.ValidationError("Choose either a stakeholder or unclaimed only, not both.")
+        return data
+
+
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "roadmap/home.html",
-        {"tree": selectors.roadmap_tree(), "acting_for": access.stakeholders_for(request.user)},
+    """The roadmap tree with claims and evidence, filtered by GET parameters.
+
+    Queries are fixed: areas, items, claims, stakeholders (for the filter), and the
+    matrix's kernels, probes, latest results. Invalid filters answer 400 with the
+    whole roadmap and the form's errors. Filtered items keep their ancestors as context.
+    """
+    tree = selectors.roadmap_tree()
+    form = RoadmapFilterForm(
+        request.GET, [group.area for group in tree], selectors.stakeholder_choices()
     )
+    status = 200
+    matched: set[int] | None = None  # None: no filter, every row is a match
+    if not form.is_valid():
+        status = 400
+    elif any(form.cleaned_data.values()):
+        tree, matched = selectors.roadmap_tree_filter(tree, **form.cleaned_data)
+        tree = [group for group in tree if group.rows]
+    item_evidence = evidence.evidence_by_item(evidence.feature_matrix())
+    sections = [
+        {
+            "area": group.area,
+            "rows": [
+                {
+                    "row": row,
+                    "evidence": item_evidence.get(row.item.pk),
+                    "context": matched is not None and row.item.pk not in matched,
+                }
+                for row in group.rows
+            ],
+        }
+        for group in tree
+    ]
+    context = {
+        "sections": sections,
+        "form": form,
+        "filtered": matched is not None,
+        "matches": sum(not r["context"] for s in sections for r in s["rows"]),
+        "acting_for": access.stakeholders_for(request.user),
+    }
+    return render(request, "roadmap/home.html", context, status=status)
 
 
 def item_detail(
