@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -127,7 +128,30 @@ def matrix(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     grid = selectors.feature_matrix(**{k: v for k, v in filters.items() if v})
     status = 200 if not form.errors else 400
-    return render(request, "probes/matrix.html", {"matrix": grid, "form": form}, status=status)
+    context = {"matrix": grid, "form": form, "rows": _matrix_rows(grid)}
+    return render(request, "probes/matrix.html", context, status=status)
+
+
+def _matrix_rows(grid: selectors.Matrix) -> list[tuple[selectors.Row, list[tuple[str, str, str]]]]:
+    """Each row's cells as (css class, text, link) in kernel order: 16,000 cells render
+    in a fraction of the time when the template only prints prepared strings."""
+    base = reverse("matrix")
+    rows = []
+    for row in grid.rows:
+        cells = []
+        for kernel in grid.kernels:
+            cell = row.cells.get(kernel.pk)
+            if cell is None:
+                cells.append(("none", "—", ""))
+                continue
+            text = cell.status
+            if cell.status == selectors.PARTIAL:
+                text += " (" + ", ".join(f"{n} {s}" for s, n in cell.split.items()) + ")"
+            if cell.regressed:
+                text += " ⚠ regressed"
+            cells.append((cell.status, text, f"{base}{row.probe.pk}/{kernel.release}/"))
+        rows.append((row, cells))
+    return rows
 
 
 def matrix_cell(request: HttpRequest, probe_id: str, release: str) -> HttpResponse:
