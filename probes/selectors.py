@@ -102,23 +102,26 @@ def feature_matrix(
         latest = latest.filter(host__name=host)
     # Folded in the database: one row per (probe, kernel, status) with its host count
     # and how many of those hosts passed there before (a same-host regression).
-    groups = latest.values("probe_id", "kernel_id", "status").annotate(
-        hosts=Count("id"), passed_before=Count("id", filter=Q(ever_passed=True))
+    groups = (
+        latest.values("probe_id", "kernel_id", "status")
+        .annotate(hosts=Count("id"), passed_before=Count("id", filter=Q(ever_passed=True)))
+        .values_list("probe_id", "kernel_id", "status", "hosts", "passed_before")
+        .order_by()
     )
     split_of: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
     same_host_regressed: set[tuple[str, int]] = set()
-    for group in groups.order_by():
-        key = (group["probe_id"], group["kernel_id"])
-        split_of[key][group["status"]] = group["hosts"]
-        if group["passed_before"] and group["status"] != Status.PASS:
-            same_host_regressed.add(key)
+    for probe_id, kernel_id, state, hosts, passed_there in groups:
+        split_of[probe_id, kernel_id][state] = hosts
+        if passed_there and state != Status.PASS:
+            same_host_regressed.add((probe_id, kernel_id))
 
+    columns = [(kernel, kernel.pk) for kernel in kernels]  # oldest first
     rows = []
     for probe in probes:
         row = Row(probe=probe, cells={}, since=None)
-        passed_before = False
-        for kernel in kernels:  # oldest first
-            split = split_of.get((probe.pk, kernel.pk))
+        probe_id, passed_before = probe.pk, False
+        for kernel, kernel_id in columns:
+            split = split_of.get((probe_id, kernel_id))
             if not split:
                 continue
             cell = Cell(
@@ -126,14 +129,14 @@ def feature_matrix(
                 split=split,
                 hosts=sum(split.values()),
             )
-            newer_kernel_regression = passed_before and any(s in REGRESSED_STATUSES for s in split)
-            cell.regressed = (probe.pk, kernel.pk) in same_host_regressed or newer_kernel_regression
+            newer_kernel_regression = passed_before and not REGRESSED_STATUSES.isdisjoint(split)
+            cell.regressed = (probe_id, kernel_id) in same_host_regressed or newer_kernel_regression
             if cell.regressed:
                 row.regressed_on.append(kernel)
             if Status.PASS.value in split:
                 passed_before = True
                 row.since = row.since or kernel
-            row.cells[kernel.pk] = cell
+            row.cells[kernel_id] = cell
         rows.append(row)
     if status:
         rows = [r for r in rows if any(c.status == status for c in r.cells.values())]
