@@ -59,3 +59,13 @@ def test_it_renders_the_matrix_in_a_fixed_number_of_queries(
         observe("c", f"4.{n}.0", {UTS: "pass", IPC: "pass"})
     with django_assert_num_queries(4):  # session-less: areas for the filter, kernels, probes, cells
         assert client.get(reverse("matrix")).status_code == 200
+
+
+def test_it_escapes_kernel_releases_that_agents_report(client, seeded):
+    from probes.services.catalogue import catalogue_sync
+
+    catalogue_sync()
+    observe("a", '6.1"><script>alert(1)</script>', {UTS: "pass"})
+    body = client.get(reverse("matrix")).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;" in body or "%3Cscript%3E" in body
