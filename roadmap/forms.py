@@ -16,6 +16,9 @@ class ClaimForm(forms.Form):
         self.fields["stakeholder"].queryset = Stakeholder.objects.filter(
             pk__in=[s.pk for s in acting_for]
         )
+        if len(acting_for) == 1:  # most members act for one stakeholder: preselect it
+            self.fields["stakeholder"].initial = acting_for[0].slug
+            self.fields["stakeholder"].empty_label = None
 
 
 class RoleForm(forms.Form):
