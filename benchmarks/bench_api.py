@@ -32,7 +32,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -43,9 +42,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # noqa: E402
+from timing import server_time  # noqa: E402
 
 ROOT = synthetic.ROOT
-TARGET_MS = 300.0
 LIST_PATH = "/api/v1/results/?status=fail"
 
 
@@ -84,37 +83,6 @@ def prepare() -> None:
         return
     loaded = synthetic.load(verbose=False)
     print(f"data: loaded {loaded.results:,} synthetic results in {loaded.seconds:.1f} s")
-
-
-def server_time(path: str, auth: str, count: int) -> None:
-    """Median/min/max wall time of ``count`` GETs of ``path`` through the test Client."""
-    from django.test import Client
-
-    client = Client(HTTP_AUTHORIZATION=f"Token {auth}")
-    try:
-        first = client.get(path)
-    except Exception as err:  # noqa: BLE001 - a benchmark reports and goes on
-        print(f"GET {path}: error {type(err).__name__}: {err}")
-        return
-    if first.status_code == 404:
-        print(f"GET {path}: not available")
-        return
-    if first.status_code != 200:
-        print(f"GET {path}: HTTP {first.status_code}: {first.content[:200]!r}")
-        return
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        response = client.get(path)
-        times.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, response.status_code
-    median = statistics.median(times)
-    verdict = "ok" if median < TARGET_MS else "OVER TARGET"
-    print(
-        f"GET {path}: median {median:.1f} ms, min {min(times):.1f}, max {max(times):.1f} "
-        f"({count} requests, {len(first.content):,} bytes; target < {TARGET_MS:.0f} ms: "
-        f"{verdict})"
-    )
 
 
 def free_port() -> int:
@@ -266,10 +234,10 @@ def main() -> int:
     auth = token()
     print(f"server time through the test Client ({args.requests} requests after a warm-up):")
     for path in ("/api/v1/matrix/", "/api/v1/report/"):
-        server_time(path, auth, args.requests)
+        server_time(path, args.requests, HTTP_AUTHORIZATION=f"Token {auth}")
     print("also (same yardstick):")
     for path in ("/api/v1/regressions/", "/api/v1/kernels/compare/?old=6.17&new=6.18"):
-        server_time(path, auth, args.requests)
+        server_time(path, args.requests, HTTP_AUTHORIZATION=f"Token {auth}")
     connection.close()
 
     port = free_port()

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # noqa: E402
+from timing import server_time  # noqa: E402
 
-TARGET_MS = 300.0
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/bench_api"
 
 
@@ -74,37 +72,6 @@ def busiest_item() -> str | None:
     return item.slug if item else None
 
 
-def server_time(label: str, path: str, count: int) -> None:
-    """Print median/min/max wall time of ``count`` GETs of ``path`` through the test Client."""
-    from django.test import Client
-
-    client = Client()
-    try:
-        first = client.get(path)
-    except Exception as err:  # noqa: BLE001 - a benchmark reports and goes on
-        print(f"{label:<10} GET {path}: error {type(err).__name__}: {err}")
-        return
-    if first.status_code == 404:
-        print(f"{label:<10} GET {path}: not available")
-        return
-    if first.status_code != 200:
-        print(f"{label:<10} GET {path}: HTTP {first.status_code}")
-        return
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        response = client.get(path)
-        times.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, response.status_code
-    median = statistics.median(times)
-    verdict = "ok" if median < TARGET_MS else "OVER TARGET"
-    print(
-        f"{label:<10} GET {path}: median {median:.1f} ms, min {min(times):.1f}, "
-        f"max {max(times):.1f} ({count} requests, {len(first.content):,} bytes; "
-        f"target < {TARGET_MS:.0f} ms: {verdict})"
-    )
-
-
 def main() -> int:
     args = parse()
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE)
@@ -119,7 +86,7 @@ def main() -> int:
         print("item: no item in the database")
     pages.append(("report", "/report/"))
     for label, path in pages:
-        server_time(label, path, args.requests)
+        server_time(path, args.requests, label=label)
     return 0
 
 
