@@ -39,6 +39,11 @@ def test_an_ibm_member_claims_an_item_and_sees_it_on_the_roadmap(site, page, ibm
         f"{ibm.name}: {role_label}"
     )
     screenshot(page, "roadmap")
+    # On a phone the roadmap reads without sideways scrolling.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "roadmap-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto("/stakeholders/ibm/")
     claim_row = page.locator("table tr", has=page.get_by_role("link", name=item.title))
