@@ -280,9 +280,11 @@ def create(ctx: Registrar, parent: str, suffix: str = "") -> str:
 
 
 def _kill_members(path: str) -> None:
-    for name, value in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
-        with contextlib.suppress(OSError):
-            write(os.path.join(path, name), value)
+    """Thaw the cgroup (a frozen task cannot die) and SIGKILL every member."""
+    for name, value in (("freezer.state", "THAWED"), ("cgroup.freeze", "0"), ("cgroup.kill", "1")):
+        if os.path.exists(os.path.join(path, name)):
+            with contextlib.suppress(OSError):
+                write(os.path.join(path, name), value)
     with contextlib.suppress(OSError):
         for pid in procs(path):
             with contextlib.suppress(ProcessLookupError):
@@ -290,7 +292,10 @@ def _kill_members(path: str) -> None:
 
 
 def remove(path: str, timeout: float = 3.0) -> None:
-    """Kill the members of ``path`` and its descendants, then rmdir them deepest first."""
+    """Kill the members of ``path`` and its descendants, then rmdir them deepest first.
+
+    Used by probes in their ``finally`` and by the runner's cleanup after a kill.
+    """
     if not os.path.isdir(path):
         return
     dirs = [root for root, _, _ in os.walk(path, topdown=False)]

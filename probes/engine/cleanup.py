@@ -8,12 +8,10 @@ anything else on the host.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import shutil
-import signal
-import time
 
+from . import cgroupfs
 from .syscalls import MNT_DETACH, syscall
 
 CGROUP_ROOTS = ("/sys/fs/cgroup/", "/tmp/probe_")
@@ -42,7 +40,7 @@ def remove(kind: str, path: str) -> str | None:
         if kind == "mount":
             _detach(path)
         elif kind == "cgroup":
-            remove_cgroup(path)
+            cgroupfs.remove(path, timeout=2.0)
         else:
             _remove_path(path)
     except (OSError, RefusedPath) as err:
@@ -70,45 +68,3 @@ def _remove_path(path: str) -> None:
             os.rmdir(path)
     elif os.path.lexists(path):
         os.unlink(path)
-
-
-def remove_cgroup(path: str, wait: float = 2.0) -> None:
-    """Kill every member, then remove the directories deepest first."""
-    if not os.path.isdir(path):
-        return
-    dirs = [root for root, _, _ in os.walk(path, topdown=False)]
-    for directory in dirs:
-        _empty_cgroup(directory)
-    deadline = time.monotonic() + wait
-    for directory in dirs:
-        while True:
-            try:
-                os.rmdir(directory)
-                break
-            except FileNotFoundError:
-                break
-            except OSError as err:  # EBUSY while killed members are still exiting
-                if err.errno != errno.EBUSY or time.monotonic() > deadline:
-                    raise
-                _empty_cgroup(directory)
-                time.sleep(0.01)
-
-
-def _write(path: str, value: str) -> None:
-    with contextlib.suppress(OSError), open(path, "w") as f:
-        f.write(value)
-
-
-def _empty_cgroup(directory: str) -> None:
-    _write(os.path.join(directory, "freezer.state"), "THAWED")
-    _write(os.path.join(directory, "cgroup.freeze"), "0")
-    if os.path.exists(os.path.join(directory, "cgroup.kill")):
-        _write(os.path.join(directory, "cgroup.kill"), "1")
-    try:
-        with open(os.path.join(directory, "cgroup.procs")) as f:
-            pids = [int(line) for line in f if line.strip()]
-    except OSError:
-        return
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from . import cleanup
+from . import cgroupfs, cleanup
 from .process import Child
 from .syscalls import CLONE_NEWNS, make_mounts_private, mount, syscall, umount, unshare
 
@@ -132,7 +132,7 @@ def _tmp_entries() -> list[Finding]:
             if fstype == "cgroup":  # a private hierarchy: empty it or it lingers after umount
                 for child in _subdirs(point):
                     with contextlib.suppress(OSError):
-                        cleanup.remove_cgroup(child)
+                        cgroupfs.remove(child, timeout=2.0)
         what = f"{len(mounted)} mount(s) under it" if mounted else "a leftover"
         found.append(_finding("path", path, cleanup.remove("path", path), f"removed {what}"))
     return found
@@ -177,7 +177,7 @@ def _cgroup_dirs() -> list[Finding]:
                 continue
             problem = None
             try:
-                cleanup.remove_cgroup(path)
+                cgroupfs.remove(path, timeout=2.0)
             except OSError as err:
                 problem = f"could not remove cgroup {path}: {err.strerror}"
             found.append(_finding("cgroup", path, problem, "cgroup removed"))
@@ -306,7 +306,7 @@ def _remount_and_release(point: str, options: str, only_dead_probes: bool) -> in
                 kept += 1
                 continue
             with contextlib.suppress(OSError):
-                cleanup.remove_cgroup(child)
+                cgroupfs.remove(child, timeout=2.0)
     finally:
         umount(point, 0)
     return kept

@@ -35,7 +35,7 @@ import tty
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .. import cleanup
+from .. import cgroupfs
 from ..catalogue import probe
 from ..context import ProbeContext
 from ..process import Child, ChildError
@@ -1130,7 +1130,7 @@ def cgroup_isolation(ctx: ProbeContext) -> Verdict:
         child.result()
     finally:
         _finish(child)
-        cleanup.remove_cgroup(group)
+        cgroupfs.remove(group, timeout=2.0)
     inner = next((line for line in own_view if line.startswith(prefix)), "")
     outer = next((line for line in host_view if line.startswith(prefix)), "")
     evidence = {
