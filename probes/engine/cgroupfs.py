@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from .kernelfiles import write_once as write
+
 PROC_CGROUPS = "/proc/cgroups"
 V2 = ""  # key of the cgroup2 (unified) hierarchy in ``membership()``
 
@@ -241,15 +243,6 @@ def require_v2_controller(name: str) -> Controller:
 def read(path: str) -> str:
     with open(path) as f:
         return f.read().strip()
-
-
-def write(path: str, value: str) -> None:
-    # One write() per value: cgroupfs parses each write on its own.
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
 
 
 def read_keyed(path: str) -> dict[str, int]:

@@ -23,6 +23,7 @@ from typing import Any
 import psutil
 
 from . import kconfig
+from .kernelfiles import read_text
 
 # Capability numbers (linux/capability.h); bits past the end are named cap_<n>.
 CAPABILITIES = tuple(
@@ -120,7 +121,7 @@ def collect(kernel_config: kconfig.KernelConfig | None = None) -> dict[str, Any]
         "privilege": privilege(),
         "namespace_limits": namespace_limits(),
         "sysctls": {name: _read_sysctl(name) for name in POLICY_SYSCTLS},
-        "lsm": _read_text("/sys/kernel/security/lsm"),
+        "lsm": read_text("/sys/kernel/security/lsm"),
         "tools": _finish_tools(tools),
         "kernel_config": {"source": config.source},
     }
@@ -188,7 +189,7 @@ def cgroup_layout() -> dict[str, Any]:
         named[name] = {"hierarchy": hierarchy, "mount": mount}
     v2 = None
     if v2_mount is not None:
-        raw = _read_text(os.path.join(v2_mount, "cgroup.controllers"))
+        raw = read_text(os.path.join(v2_mount, "cgroup.controllers"))
         v2 = {"mount": v2_mount, "controllers": raw.split() if raw is not None else None}
     bound_v1 = any(c["mount"] for c in controllers.values())
     if bound_v1 and v2 is not None:
@@ -296,19 +297,11 @@ def namespace_limits() -> dict[str, int | None]:
 
 
 def _read_sysctl(name: str) -> str | None:
-    return _read_text("/proc/sys/" + name.replace(".", "/"))
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
+    return read_text("/proc/sys/" + name.replace(".", "/"))
 
 
 def _read_int(path: str) -> int | None:
-    text = _read_text(path)
+    text = read_text(path)
     try:
         return int(text) if text is not None else None
     except ValueError:

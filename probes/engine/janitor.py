@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import cgroupfs, cleanup
+from .kernelfiles import read_text
 from .process import Child
 from .syscalls import CLONE_NEWNS, make_mounts_private, mount, syscall, umount, unshare
 
@@ -52,7 +53,7 @@ class Baseline:
 
 
 def baseline() -> Baseline:
-    return Baseline(_proc_cgroups(), _read("/proc/sys/vm/nr_hugepages"))
+    return Baseline(_proc_cgroups(), read_text("/proc/sys/vm/nr_hugepages"))
 
 
 def sweep(before: Baseline | None = None) -> list[Finding]:
@@ -313,7 +314,7 @@ def _remount_and_release(point: str, options: str, only_dead_probes: bool) -> in
 
 
 def _hugepages(before: Baseline) -> list[Finding]:
-    now = _read("/proc/sys/vm/nr_hugepages")
+    now = read_text("/proc/sys/vm/nr_hugepages")
     if before.nr_hugepages is None or now == before.nr_hugepages:
         return []
     problem = None
@@ -364,11 +365,3 @@ def _subdirs(path: str) -> list[str]:
 
 def _unescape(field: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None

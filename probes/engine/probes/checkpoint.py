@@ -42,6 +42,7 @@ from typing import Any
 from .. import cgroupfs
 from ..catalogue import probe
 from ..context import ProbeContext
+from ..kernelfiles import read_text, write_once
 from ..process import Child, Gate, describe_wait_status
 from ..results import Status
 from ..syscalls import (
@@ -215,23 +216,6 @@ def ioctl(fd: int, request: int, arg: ctypes.Structure) -> int:
         err = ctypes.get_errno()
         raise OSError(err, f"ioctl {request:#x}: {os.strerror(err)}")
     return ret
-
-
-def read_text(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def write_once(path: str, value: str) -> None:
-    """One write() per value: /proc and cgroupfs files parse each write on their own."""
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
 
 
 def address_of(area: mmap.mmap) -> int:

@@ -38,6 +38,7 @@ from typing import Any
 from .. import cgroupfs
 from ..catalogue import probe
 from ..context import ProbeContext
+from ..kernelfiles import read_text, write_once
 from ..process import Child, ChildError
 from ..syscalls import (
     CLONE_NEWCGROUP,
@@ -123,22 +124,6 @@ def _read(path: str) -> str:
         return f.read()
 
 
-def _read_or(path: str, default: str | None = None) -> str | None:
-    try:
-        return _read(path).strip()
-    except OSError:
-        return default
-
-
-def _write(path: str, data: str) -> None:
-    """One write(2) call: id maps and timens_offsets must arrive in a single write."""
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, data.encode())
-    finally:
-        os.close(fd)
-
-
 def _expect_errno(call: Callable[[], Any]) -> str:
     """Run ``call`` where a failure is the expected outcome: its errno name, or "ok"."""
     try:
@@ -169,12 +154,12 @@ def _cap_eff() -> int:
 
 def _full_caps() -> int:
     """Every capability this kernel knows: what a user namespace's creator holds in it."""
-    last = int(_read_or("/proc/sys/kernel/cap_last_cap", "40") or 40)
+    last = int(read_text("/proc/sys/kernel/cap_last_cap", "40") or 40)
     return (1 << (last + 1)) - 1
 
 
 def _overflow_uid() -> int:
-    return int(_read_or("/proc/sys/kernel/overflowuid", str(NOBODY)) or NOBODY)
+    return int(read_text("/proc/sys/kernel/overflowuid", str(NOBODY)) or NOBODY)
 
 
 def _mount_of(path: str) -> tuple[str, str]:
@@ -282,7 +267,7 @@ def _userns_policy() -> dict[str, str]:
         "kernel.apparmor_restrict_unprivileged_userns",  # Ubuntu 23.10+, 1 = restricted
         "user.max_user_namespaces",
     )
-    values = {name: _read_or("/proc/sys/" + name.replace(".", "/")) for name in knobs}
+    values = {name: read_text("/proc/sys/" + name.replace(".", "/")) for name in knobs}
     return {name: value for name, value in values.items() if value is not None}
 
 
@@ -322,8 +307,8 @@ def _new_userns() -> None:
 def _map_ids(pid: int, mapping: str) -> None:
     """Write a helper's uid_map and gid_map from the parent namespace."""
     try:
-        _write(f"/proc/{pid}/uid_map", mapping)
-        _write(f"/proc/{pid}/gid_map", mapping)
+        write_once(f"/proc/{pid}/uid_map", mapping)
+        write_once(f"/proc/{pid}/gid_map", mapping)
     except OSError as err:
         raise verdict_from_oserror(err, f"writing id map {mapping!r}") from err
 
@@ -341,9 +326,9 @@ def _become_unprivileged() -> tuple[int, int]:
 
 def _self_map(uid: int, gid: int) -> None:
     """The only mapping an unprivileged process may write: its own ids, setgroups denied."""
-    _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"0 {uid} 1")
-    _write("/proc/self/gid_map", f"0 {gid} 1")
+    write_once("/proc/self/setgroups", "deny")
+    write_once("/proc/self/uid_map", f"0 {uid} 1")
+    write_once("/proc/self/gid_map", f"0 {gid} 1")
 
 
 def _unprivileged_userns() -> tuple[int, int]:
@@ -641,8 +626,8 @@ def tty_container_console(ctx: ProbeContext) -> Verdict:
     instance bind-mounted over a file) arrive on the master, and input flows back. Never
     TIOCCONS, which redirects the host console."""
     host_console = {
-        "consoles": (_read_or("/proc/consoles", "") or "").splitlines(),
-        "active": _read_or("/sys/class/tty/console/active"),
+        "consoles": (read_text("/proc/consoles", "") or "").splitlines(),
+        "active": read_text("/sys/class/tty/console/active"),
     }
     with contextlib.suppress(OSError):
         rdev = os.stat("/dev/console").st_rdev
@@ -754,10 +739,10 @@ def user_unprivileged(ctx: ProbeContext) -> Verdict:
     def inside() -> dict[str, Any]:
         uid, gid = _become_unprivileged()
         _new_userns()
-        early_gid_map = _expect_errno(lambda: _write("/proc/self/gid_map", f"0 {gid} 1"))
+        early_gid_map = _expect_errno(lambda: write_once("/proc/self/gid_map", f"0 {gid} 1"))
         setgroups_file = os.path.exists("/proc/self/setgroups")
         _self_map(uid, gid)
-        second = _expect_errno(lambda: _write("/proc/self/uid_map", f"0 {uid} 1"))
+        second = _expect_errno(lambda: write_once("/proc/self/uid_map", f"0 {uid} 1"))
         return {
             "host_uid": uid,
             "uid": os.getuid(),
@@ -869,14 +854,14 @@ def user_per_userns_limits(ctx: ProbeContext) -> Verdict:
     """Pass: in an unprivileged user namespace, writing 0 to its own copy of
     max_net_namespaces makes unshare(CLONE_NEWNET) fail with ENOSPC, host value unchanged."""
     limit = "/proc/sys/user/max_net_namespaces"
-    host_before = _read_or(limit)
+    host_before = read_text(limit)
     if host_before is None:
         raise unsupported(f"{limit} is missing (per-user-namespace limits came in 4.9)")
 
     def inside() -> dict[str, Any]:
         _unprivileged_userns()
-        _write(limit, "0")
-        inner = _read_or(limit)
+        write_once(limit, "0")
+        inner = read_text(limit)
         outcome = _expect_errno(lambda: unshare(CLONE_NEWNET))
         return {"inner_value": inner, "unshare_newnet": outcome}
 
@@ -885,7 +870,7 @@ def user_per_userns_limits(ctx: ProbeContext) -> Verdict:
         seen = child.result()
     finally:
         child.finish()
-    host_after = _read_or(limit)
+    host_after = read_text(limit)
     evidence = {**seen, "host_before": host_before, "host_after": host_after}
     ok = (seen["unshare_newnet"], seen["inner_value"], host_after) == ("ENOSPC", "0", host_before)
     if not ok:
@@ -1017,7 +1002,7 @@ def time_offsets(ctx: ProbeContext) -> Verdict:
             time_for_children=for_children,
         )
     with introducing("/proc/self/timens_offsets"):
-        _write(
+        write_once(
             "/proc/self/timens_offsets",
             "".join(f"{clock} {secs} 0\n" for clock, secs in offsets.items()),
         )
@@ -1028,7 +1013,7 @@ def time_offsets(ctx: ProbeContext) -> Verdict:
     finally:
         child.finish()
     after = _clocks()
-    late = _expect_errno(lambda: _write("/proc/self/timens_offsets", "monotonic 1 0\n"))
+    late = _expect_errno(lambda: write_once("/proc/self/timens_offsets", "monotonic 1 0\n"))
     # (reading, expected shift in s, units per s, slack in units): the child's reading minus
     # the shift must fall between the parent's readings taken just before and after it.
     checks = (
@@ -1115,7 +1100,7 @@ def cgroup_isolation(ctx: ProbeContext) -> Verdict:
         raise verdict_from_oserror(err, f"mkdir {group}") from err
 
     def inside(link: _Link) -> None:
-        _write(os.path.join(group, "cgroup.procs"), "0")
+        write_once(os.path.join(group, "cgroup.procs"), "0")
         with introducing("unshare(CLONE_NEWCGROUP)"):
             unshare(CLONE_NEWCGROUP)
         link.send(_read("/proc/self/cgroup").splitlines())
@@ -1243,7 +1228,7 @@ def api_nsfs_ioctl(ctx: ProbeContext) -> Verdict:
     finally:
         _close(*fds)
         child.finish()
-    initial = (_read_or("/proc/self/uid_map", "") or "").split() == ["0", "0", "4294967295"]
+    initial = (read_text("/proc/self/uid_map", "") or "").split() == ["0", "0", "4294967295"]
     evidence = {
         "child_pid_inside": inner_pid,
         "parent_ino": parent_ino,
