@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from probes.engine.results import Status
 from roadmap.models import Area, RoadmapItem
@@ -48,6 +50,12 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def online(self) -> bool:
+        """Heard from within HOST_SILENT_SECONDS (the reaper's rule for a gone host)."""
+        silent = timedelta(seconds=settings.HOST_SILENT_SECONDS)
+        return self.last_seen_at is not None and timezone.now() - self.last_seen_at < silent
 
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")

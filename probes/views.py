@@ -1,16 +1,13 @@
 """Probes pages: thin views over the services (the full pages come with the web issue)."""
 
-from datetime import timedelta
 from urllib.parse import quote as urlquote
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
@@ -29,19 +26,13 @@ def host_list(request: HttpRequest) -> HttpResponse:
     return render(request, "probes/host_list.html", {"hosts": hosts})
 
 
-def host_detail(request: HttpRequest, name: str) -> HttpResponse:
+def host_detail(
+    request: HttpRequest, name: str, form: RunForm | None = None, status: int = 200
+) -> HttpResponse:
     host = get_object_or_404(Host.objects.select_related("kernel"), name=name)
     runs = ProbeRun.objects.filter(host=host).select_related("kernel")[:20]
-    return render(
-        request,
-        "probes/host_detail.html",
-        {"host": host, "runs": runs, "form": RunForm(host=host), "online": host_online(host)},
-    )
-
-
-def host_online(host: Host) -> bool:
-    silent = timedelta(seconds=settings.HOST_SILENT_SECONDS)
-    return host.last_seen_at is not None and timezone.now() - host.last_seen_at < silent
+    context = {"host": host, "runs": runs, "form": form or RunForm(host=host)}
+    return render(request, "probes/host_detail.html", context, status=status)
 
 
 @login_required
@@ -64,9 +55,7 @@ def run_start(request: HttpRequest, name: str) -> HttpResponse:
             form.add_error(None, str(err))
         else:
             return redirect("run_detail", pk=run.pk)
-    runs = ProbeRun.objects.filter(host=host).select_related("kernel")[:20]
-    context = {"host": host, "runs": runs, "form": form, "online": host_online(host)}
-    return render(request, "probes/host_detail.html", context, status=400)
+    return host_detail(request, name, form=form, status=400)
 
 
 def _run_context(pk: int) -> dict:

@@ -80,7 +80,12 @@ def local_agent_ensure(secret_path: Path) -> Host:
         host_rotate_secret(host)
     else:
         return host
-    fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    host_secret_write(host, secret_path)
+    return host
+
+
+def host_secret_write(host: Host, path: Path) -> None:
+    """Keep ``host``'s secret in a file only its owner can read (for the agent)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(host.secret + "\n")
-    return host

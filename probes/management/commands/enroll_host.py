@@ -1,8 +1,10 @@
 """manage.py enroll_host NAME: register a host and show its secret once."""
 
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
-from probes.services.hosts import HostError, host_enroll
+from probes.services.hosts import HostError, host_enroll, host_secret_write
 
 
 class Command(BaseCommand):
@@ -21,11 +23,7 @@ class Command(BaseCommand):
         except HostError as err:
             raise CommandError(str(err)) from None
         if options["secret_file"]:
-            import os
-
-            fd = os.open(options["secret_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(host.secret + "\n")
+            host_secret_write(host, Path(options["secret_file"]))
             self.stdout.write(f"enrolled {host.name}; secret written to {options['secret_file']}")
         else:
             self.stdout.write(f"enrolled {host.name}; its secret (shown once): {host.secret}")
