@@ -4,9 +4,6 @@ Thin views over ``services.proposals``: validate a plain form, call one
 service, redirect. Refusals: anonymous users are sent to sign in, a
 non-maintainer deciding gets 403, bad or duplicate input re-renders the page
 with the form error and 400, a proposal decided meanwhile gives 409.
-
-The three forms live here rather than in ``forms.py`` because only these views
-use them.
 """
 
 from __future__ import annotations
@@ -19,53 +16,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import access
-from .models import Area, JoinRequest, RoadmapItem, Stakeholder, StakeholderKind
+from . import access, selectors
+from .forms import ItemProposalForm, JoinRequestForm, StakeholderProposalForm
+from .models import JoinRequest, RoadmapItem, Stakeholder
 from .services import proposals
-
-
-class ItemProposalForm(forms.Form):
-    area = forms.ModelChoiceField(queryset=Area.objects.order_by("position"), to_field_name="slug")
-    parent = forms.ModelChoiceField(
-        queryset=RoadmapItem.objects.select_related("area").order_by("area__position", "position"),
-        to_field_name="slug",
-        required=False,
-        empty_label="(none: a top-level item)",
-        help_text="Optional: the item this one belongs under, in the same area.",
-    )
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(
-        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
-    )
-
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002,ANN003
-        super().__init__(*args, prefix="item", **kwargs)
-        self.fields["parent"].label_from_instance = lambda i: f"{i.area.position}. {i.title}"
-
-
-class StakeholderProposalForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=StakeholderKind.choices)
-    contact = forms.CharField(required=False, max_length=200)
-    join = forms.BooleanField(required=False, label="I belong to it: ask to join it")
-
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002,ANN003
-        super().__init__(*args, prefix="stakeholder", **kwargs)
-
-
-class JoinRequestForm(forms.Form):
-    stakeholder = forms.ModelChoiceField(
-        queryset=Stakeholder.objects.order_by("name"), to_field_name="slug"
-    )
-
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002,ANN003
-        super().__init__(*args, prefix="join", **kwargs)
 
 
 def proposals_page(request: HttpRequest, status: int = 200, **bound: forms.Form) -> HttpResponse:
     """The open proposals, the decision buttons for maintainers, and the proposal forms."""
     context = {
-        "open": proposals.proposals_open(),
+        "open": selectors.proposals_open(),
         "is_maintainer": access.is_maintainer(request.user),
         "acting_for": access.stakeholders_for(request.user),
         "item_form": bound.get("item_form") or ItemProposalForm(),
@@ -203,7 +163,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     before = request.GET.get("before")
     if before is not None and not (before.isascii() and before.isdigit()):
         return HttpResponseBadRequest("before must be an event id (a whole number)")
-    page = proposals.activity_page(int(before) if before else None)
+    page = selectors.activity_page(int(before) if before else None)
     return render(
         request,
         "roadmap/activity.html",

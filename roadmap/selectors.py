@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import ActivityEvent, Area, Claim, Membership, RoadmapItem, Stakeholder
+from .models import (
+    ActivityEvent,
+    Area,
+    Claim,
+    ItemStatus,
+    JoinRequest,
+    Membership,
+    RoadmapItem,
+    Stakeholder,
+    StakeholderState,
+)
 
 
 @dataclass
@@ -129,3 +139,54 @@ def roadmap_tree_filter(
         if not area or group.area.slug == area
     ]
     return filtered, matched
+
+
+ACTIVITY_PAGE_SIZE = 100
+
+
+@dataclass
+class OpenProposals:
+    items: list[RoadmapItem]
+    stakeholders: list[Stakeholder]
+    join_requests: list[JoinRequest]
+
+
+def proposals_open() -> OpenProposals:
+    """Open item proposals (made through this flow), pending stakeholders, open join requests.
+
+    Three queries whatever the size.
+    """
+    return OpenProposals(
+        items=list(
+            RoadmapItem.objects.filter(status=ItemStatus.PROPOSED, proposed_by__isnull=False)
+            .select_related("area", "parent", "proposed_by")
+            .order_by("created_at", "id")
+        ),
+        stakeholders=list(
+            Stakeholder.objects.filter(state=StakeholderState.PENDING).order_by("created_at", "id")
+        ),
+        join_requests=list(
+            JoinRequest.objects.filter(decided_at__isnull=True).select_related(
+                "user", "stakeholder"
+            )
+        ),
+    )
+
+
+@dataclass
+class ActivityPage:
+    events: list[ActivityEvent]
+    older: int | None  # the ``before`` id of the next (older) page, if there is one
+
+
+def activity_page(before: int | None = None, size: int = ACTIVITY_PAGE_SIZE) -> ActivityPage:
+    """The newest ``size`` events with an id below ``before``, newest first; one query.
+
+    Paging by id (not offset) keeps each page one index range scan however deep.
+    """
+    events = ActivityEvent.objects.select_related("actor", "item", "stakeholder").order_by("-id")
+    if before is not None:
+        events = events.filter(id__lt=before)
+    rows = list(events[: size + 1])
+    older = rows[size - 1].pk if len(rows) > size else None
+    return ActivityPage(events=rows[:size], older=older)

@@ -1,18 +1,17 @@
 """Roadmap pages: thin views over selectors and services."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from probes import selectors as evidence
 
 from . import access, selectors
-from .forms import ClaimForm, RoleForm
-from .models import Area, Claim, ItemStatus, RoadmapItem
+from .forms import ClaimForm, RoadmapFilterForm, RoleForm
+from .models import Claim, RoadmapItem
 from .services import claims
 
 # A refused claim action answers with the item page and the status that says why.
@@ -21,28 +20,6 @@ _STATUS = {
     claims.NotActive: 409,
     claims.InvalidRole: 400,
 }
-
-
-class RoadmapFilterForm(forms.Form):
-    """The home page's GET filters; choices come from rows the page reads anyway."""
-
-    area = forms.ChoiceField(required=False)
-    status = forms.ChoiceField(required=False, choices=[("", "any status"), *ItemStatus.choices])
-    claimed_by = forms.ChoiceField(required=False, label="Claimed by")
-    unclaimed = forms.BooleanField(required=False, label="Unclaimed only")
-
-    def __init__(
-        self, data: QueryDict, areas: list[Area], stakeholders: list[tuple[str, str]]
-    ) -> None:
-        super().__init__(data)
-        self.fields["area"].choices = [("", "every area"), *((a.slug, a.title) for a in areas)]
-        self.fields["claimed_by"].choices = [("", "anyone or no one"), *stakeholders]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("claimed_by") and data.get("unclaimed"):
-            raise forms.ValidationError("Choose either a stakeholder or unclaimed only, not both.")
-        return data
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -5,14 +5,9 @@ stakeholder; maintainers (``access.is_maintainer``) decide. Every decision is a
 conditional update (``WHERE status = 'proposed'``, ``WHERE decided_at IS NULL``)
 so two maintainers deciding at once end with one decision and one event. Each
 write and its ActivityEvent share a transaction.
-
-The two reads of the proposals and activity pages live at the bottom: they
-are only used by those pages, and keep their joins next to the rows they show.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
@@ -22,7 +17,6 @@ from django.utils.text import slugify
 
 from .. import access
 from ..models import (
-    ActivityEvent,
     Area,
     ItemStatus,
     JoinRequest,
@@ -35,7 +29,6 @@ from ..models import (
 )
 from .activity import activity_record
 
-ACTIVITY_PAGE_SIZE = 100
 _SLUG_MAX = 50  # SlugField's default max_length
 
 
@@ -270,54 +263,3 @@ def join_request_accept(user: AbstractBaseUser, request: JoinRequest) -> JoinReq
 def join_request_reject(user: AbstractBaseUser, request: JoinRequest) -> JoinRequest:
     """Turn a join request down; the user may ask again later."""
     return _join_decide(user, request, accepted=False)
-
-
-# --- Reads for the proposals and activity pages -------------------------------------------
-
-
-@dataclass
-class OpenProposals:
-    items: list[RoadmapItem]
-    stakeholders: list[Stakeholder]
-    join_requests: list[JoinRequest]
-
-
-def proposals_open() -> OpenProposals:
-    """Open item proposals (made through this flow), pending stakeholders, open join requests.
-
-    Three queries whatever the size.
-    """
-    return OpenProposals(
-        items=list(
-            RoadmapItem.objects.filter(status=ItemStatus.PROPOSED, proposed_by__isnull=False)
-            .select_related("area", "parent", "proposed_by")
-            .order_by("created_at", "id")
-        ),
-        stakeholders=list(
-            Stakeholder.objects.filter(state=StakeholderState.PENDING).order_by("created_at", "id")
-        ),
-        join_requests=list(
-            JoinRequest.objects.filter(decided_at__isnull=True).select_related(
-                "user", "stakeholder"
-            )
-        ),
-    )
-
-
-@dataclass
-class ActivityPage:
-    events: list[ActivityEvent]
-    older: int | None  # the ``before`` id of the next (older) page, if there is one
-
-
-def activity_page(before: int | None = None, size: int = ACTIVITY_PAGE_SIZE) -> ActivityPage:
-    """The newest ``size`` events with an id below ``before``, newest first; one query.
-
-    Paging by id (not offset) keeps each page one index range scan however deep.
-    """
-    events = ActivityEvent.objects.select_related("actor", "item", "stakeholder").order_by("-id")
-    if before is not None:
-        events = events.filter(id__lt=before)
-    rows = list(events[: size + 1])
-    older = rows[size - 1].pk if len(rows) > size else None
-    return ActivityPage(events=rows[:size], older=older)

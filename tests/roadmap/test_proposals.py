@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from roadmap import selectors
 from roadmap.models import (
     ActivityEvent,
     Area,
@@ -95,7 +96,7 @@ def test_it_lists_only_proposals_made_through_the_flow(client, seeded, proposed_
     if seed_proposal is None:  # the seed's question marks normally give some
         seed_proposal = RoadmapItem.objects.first()
         RoadmapItem.objects.filter(pk=seed_proposal.pk).update(status=ItemStatus.PROPOSED)
-    listed = proposals.proposals_open().items
+    listed = selectors.proposals_open().items
     assert listed == [proposed_item]
     assert seed_proposal not in listed
 
@@ -208,7 +209,7 @@ def test_it_lets_a_maintainer_decide_on_an_item(client, maintainer, proposed_ite
     [event] = events(Verb.ITEM_STATUS_CHANGED)
     assert event.actor == maintainer and event.item == proposed_item
     assert event.data == {"old": "proposed", "new": status}
-    assert proposed_item not in proposals.proposals_open().items
+    assert proposed_item not in selectors.proposals_open().items
 
 
 @pytest.mark.parametrize("persona", NOT_MAINTAINERS, indirect=True)
@@ -424,10 +425,10 @@ def _events(n: int) -> None:
 
 
 def test_it_pages_activity_by_id(client, outsider):
-    _events(proposals.ACTIVITY_PAGE_SIZE + 5)
+    _events(selectors.ACTIVITY_PAGE_SIZE + 5)
     first = client.get(reverse("activity"))
     page = first.context["page"]
-    assert len(page.events) == proposals.ACTIVITY_PAGE_SIZE
+    assert len(page.events) == selectors.ACTIVITY_PAGE_SIZE
     ids = [e.pk for e in page.events]
     assert ids == sorted(ids, reverse=True)
     assert f'?before={page.older}" rel="next">Older' in first.content.decode()
