@@ -34,10 +34,15 @@ def host_enroll(name: str, *, allow_intrusive: bool = False) -> Host:
         return Host.objects.create(name=name, allow_intrusive=allow_intrusive)
 
 
-def kernel_for(release: Any) -> Kernel:
+def release_checked(release: Any) -> str:
+    """A kernel release as ``uname -r`` prints it, or ValueError."""
     if not isinstance(release, str) or not release.strip() or len(release) > 128:
-        raise ValueError("facts name no kernel release")
-    kernel, _ = Kernel.objects.get_or_create(release=release.strip())
+        raise ValueError("no valid kernel release")
+    return release.strip()
+
+
+def kernel_for(release: Any) -> Kernel:
+    kernel, _ = Kernel.objects.get_or_create(release=release_checked(release))
     return kernel
 
 

@@ -36,7 +36,7 @@ from ..models import (
     RunTrigger,
     SeenMessage,
 )
-from .hosts import host_heartbeat, kernel_for
+from .hosts import host_heartbeat, kernel_for, release_checked
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +211,7 @@ class _Incoming:
     def from_body(cls, index: int, host: Host, body: dict) -> _Incoming:
         if not isinstance(body.get("run_id"), int):
             raise ValueError("run_id must be an integer")
-        release = body["kernel_release"]
-        if not isinstance(release, str) or not release or len(release) > 128:
-            raise ValueError("bad kernel release")
+        release = release_checked(body["kernel_release"])
         data = body["result"]
         if not isinstance(data, dict):
             raise ValueError("result must be an object")
